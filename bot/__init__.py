@@ -1,0 +1,1 @@
+"""Composition root: configuration, command line, application wiring, scheduled jobs."""

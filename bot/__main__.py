@@ -1,0 +1,78 @@
+"""Command line: `python -m bot <command> [--config PATH]` (also installed as `sipas-bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import commands
+from bot.config import ConfigError, Settings, load_settings
+from storage.database import StorageError
+from survey.catalogue import QuestionnaireError
+
+DEFAULT_CONFIG = Path("config.toml")
+EXAMPLE_CONFIG = Path("config.example.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sipas-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = _command(sub, "run", "run the bot (Telegram when a token is set, else the terminal)")
+    run.add_argument("--as-user", help="terminal chat: whom to simulate (default: your login)")
+    _command(sub, "check-config", "validate the configuration and print a summary")
+    _command(sub, "migrate", "apply pending database migrations")
+    return parser
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=text, description=text)
+    parser.add_argument("--config", type=Path, help="config file (default ./config.toml)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug details")
+    return parser
+
+
+def resolve_config(path: Path | None) -> Path:
+    """The config to use; with none given and no ./config.toml, the example (and say so)."""
+    if path is not None:
+        return path
+    if not DEFAULT_CONFIG.exists() and EXAMPLE_CONFIG.exists():
+        print(
+            f"note: {DEFAULT_CONFIG} not found; using {EXAMPLE_CONFIG} "
+            f"(copy it to {DEFAULT_CONFIG} to make your own)",
+            file=sys.stderr,
+        )
+        return EXAMPLE_CONFIG
+    return DEFAULT_CONFIG
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings: Settings = load_settings(resolve_config(args.config))
+        if args.command == "run" and settings.telegram.token is not None:
+            from bot.app import run_telegram  # telegram is imported only when it is used
+
+            run_telegram(settings)
+            return 0
+        return asyncio.run(commands.dispatch(args, settings))
+    except (ConfigError, QuestionnaireError, StorageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

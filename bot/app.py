@@ -1,0 +1,135 @@
+"""Builds and runs the python-telegram-bot Application: the one place Telegram is wired."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.services import Services, open_services
+from handlers.context import BotContext, ChatServices, attach
+from handlers.errors import on_error
+from handlers.ordering import PerUserUpdateProcessor
+from handlers.telegram import add_citizen_handlers
+
+log = logging.getLogger(__name__)
+TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
+SERVICES = "app_services"
+MAX_CONCURRENT_UPDATES = 256
+Clock = Callable[[], datetime]
+
+COMMANDS = {
+    "vi": [
+        BotCommand("start", "Bắt đầu hoặc tiếp tục đánh giá"),
+        BotCommand("cancel", "Tạm dừng khảo sát"),
+        BotCommand("lang", "Đổi ngôn ngữ"),
+        BotCommand("forget", "Xoá dữ liệu của tôi"),
+        BotCommand("help", "Hướng dẫn"),
+    ],
+    "en": [
+        BotCommand("start", "Start or continue a rating"),
+        BotCommand("cancel", "Pause the survey"),
+        BotCommand("lang", "Change language"),
+        BotCommand("forget", "Delete my data"),
+        BotCommand("help", "Help"),
+    ],
+}
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+    clock: Clock | None = None,
+) -> TelegramApp:
+    """The Application, its handlers and hooks; `request` replaces the network in tests."""
+    telegram = settings.telegram
+    assert telegram.token is not None
+    builder = (
+        ApplicationBuilder()
+        .token(telegram.token.get_secret_value())
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+    )
+    if telegram.base_url:
+        builder = builder.base_url(telegram.base_url)
+    if telegram.base_file_url:
+        builder = builder.base_file_url(telegram.base_file_url)
+    if rate_limiter:
+        # PTB types the builder for the default limiter; AIORateLimiter is the one it ships.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application: TelegramApp = builder.build()
+    application.bot_data["settings"] = settings
+    application.bot_data["clock"] = clock or _utc_now
+    add_citizen_handlers(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+async def on_startup(application: TelegramApp) -> None:
+    """post_init: open storage, attach services, publish the command menus."""
+    settings: Settings = application.bot_data["settings"]
+    services = await open_services(settings)
+    application.bot_data[SERVICES] = services
+    attach(application, chat_services(services, application.bot_data["clock"]))
+    for language, commands in COMMANDS.items():
+        code = None if language == settings.bot.default_language else language
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
+async def on_shutdown(application: TelegramApp) -> None:
+    """post_shutdown: close storage."""
+    services: Services | None = application.bot_data.pop(SERVICES, None)
+    if services is not None:
+        await services.close()
+
+
+def chat_services(services: Services, clock: Clock) -> ChatServices:
+    return ChatServices(
+        conversation=services.conversation,
+        secret=services.settings.privacy.secret.get_secret_value(),
+        clock=clock,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_telegram(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM: long polling, or a webhook server when configured.
+
+    PTB's run_polling/run_webhook own the event loop, call post_init/post_shutdown and install
+    the signal handlers, so this is synchronous.
+    """
+    application = build_application(settings)
+    telegram = settings.telegram
+    if telegram.mode == "webhook":
+        webhook_url = telegram.webhook_url or ""
+        application.run_webhook(
+            listen=telegram.listen,
+            port=telegram.port,
+            url_path=urlparse(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=telegram.secret_token.get_secret_value()
+            if telegram.secret_token
+            else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,68 @@
+"""The command-line commands, each a small async function over the loaded settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from bot.config import EXAMPLE_SECRET, Settings
+from bot.questionnaires import load_catalogue
+from bot.services import check_catalogue
+from bot.terminal import run_terminal
+from storage.database import Database
+from storage.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    match args.command:
+        case "run":
+            return await run(settings, args)
+        case "check-config":
+            return check_config(settings)
+        case "migrate":
+            return await migrate_database(settings)
+    raise AssertionError(args.command)
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram.token is None:
+        logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
+        await run_terminal(settings, args.as_user)
+        return 0
+    raise AssertionError("Telegram runs outside the event loop: see bot.__main__")
+
+
+def check_config(settings: Settings) -> int:
+    catalogue = load_catalogue(settings.survey.questionnaire_files)
+    check_catalogue(settings, catalogue)
+    telegram = settings.telegram
+    secret = settings.privacy.secret.get_secret_value()
+    print("configuration is valid")
+    print(f"  language, time zone: {settings.bot.default_language}, {settings.bot.timezone}")
+    channel = f"{telegram.mode}" if telegram.token else "terminal chat (no token)"
+    print(f"  telegram: {channel}{' via ' + telegram.base_url if telegram.base_url else ''}")
+    print(f"  database: {settings.storage.path} (synchronous={settings.storage.synchronous})")
+    print(
+        f"  survey: {settings.survey.questionnaire}, min_responses={settings.survey.min_responses}"
+        f", resubmit_after_hours={settings.survey.resubmit_after_hours}"
+    )
+    print(f"  questionnaires: {', '.join(catalogue.ids)}")
+    print(f"  agencies: {len(settings.agencies)}; officials: {len(settings.officials)}")
+    print(f"  digest: '{settings.digest.cron}'")
+    if secret == EXAMPLE_SECRET:
+        print("  warning: privacy.secret is the example value; set SIPAS_SECRET before going live")
+    return 0
+
+
+async def migrate_database(settings: Settings) -> int:
+    database = await Database.open(settings.storage.path, settings.storage.synchronous)
+    try:
+        applied = await migrate(database)
+    finally:
+        await database.close()
+    for migration in applied:
+        print(f"applied {migration.version}: {migration.name}")
+    print(f"database {settings.storage.path} is up to date")
+    return 0

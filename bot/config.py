@@ -1,0 +1,225 @@
+"""Configuration: one TOML file validated by pydantic; secrets may come from the environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from survey.models import ELEMENT_IDS, Language
+
+ENV_TELEGRAM_TOKEN = "SIPAS_TELEGRAM_TOKEN"
+ENV_SECRET = "SIPAS_SECRET"
+EXAMPLE_SECRET = "change-this-secret-before-going-live"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the file, the key and the reason."""
+
+    def __init__(self, path: Path | str, key: str, reason: str) -> None:
+        super().__init__(f"{path}: {key}: {reason}")
+        self.path = str(path)
+        self.key = key
+        self.reason = reason
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSection(_Section):
+    default_language: Language = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'Asia/Ho_Chi_Minh')") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class TelegramSection(_Section):
+    token: SecretStr | None = None
+    base_url: str | None = None
+    base_file_url: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    secret_token: SecretStr | None = None
+
+    @field_validator("token", "secret_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramSection:
+        if self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("webhook_url is required when mode = 'webhook'")
+        return self
+
+
+class StorageSection(_Section):
+    path: Path = Path("data/sipas.sqlite")
+    synchronous: Literal["FULL", "NORMAL"] = "FULL"
+
+
+class SurveySection(_Section):
+    questionnaire: str = "sipas-2023"
+    questionnaire_files: tuple[Path, ...] = ()
+    min_responses: int = Field(default=10, ge=1)
+    resubmit_after_hours: int = Field(default=24, ge=0)
+    element_weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("element_weights")
+    @classmethod
+    def _weights_for_elements(cls, value: dict[str, float]) -> dict[str, float]:
+        for element, weight in value.items():
+            if element not in ELEMENT_IDS:
+                raise ValueError(f"unknown element {element!r}; one of {', '.join(ELEMENT_IDS)}")
+            if weight <= 0:
+                raise ValueError(f"weight of {element!r} must be positive")
+        return value
+
+
+class PrivacySection(_Section):
+    secret: SecretStr = SecretStr(EXAMPLE_SECRET)
+    retention_days: int = Field(default=0, ge=0)
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("the secret must be at least 16 characters")
+        return value
+
+
+class DigestSection(_Section):
+    cron: str = "0 8 * * mon"
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("expected five crontab fields, e.g. '0 8 * * mon'")
+        return value
+
+
+AgencyCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class AgencyEntry(_Section):
+    code: AgencyCode
+    name: str = Field(min_length=1, max_length=200)
+    questionnaire: str | None = None
+
+
+class OfficialEntry(_Section):
+    telegram_id: int
+    role: Literal["admin", "official"] = "official"
+    agencies: tuple[str, ...] = ()
+
+
+class Settings(_Section):
+    """The whole configuration; `source` is the file it came from."""
+
+    bot: BotSection = BotSection()
+    telegram: TelegramSection = TelegramSection()
+    storage: StorageSection = StorageSection()
+    survey: SurveySection = SurveySection()
+    privacy: PrivacySection = PrivacySection()
+    digest: DigestSection = DigestSection()
+    agencies: tuple[AgencyEntry, ...] = ()
+    officials: tuple[OfficialEntry, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Settings:
+        codes = [agency.code for agency in self.agencies]
+        for index, code in enumerate(codes):
+            if code in codes[:index]:
+                raise _KeyedError(f"agencies[{index}].code", f"duplicate agency code {code!r}")
+        for index, official in enumerate(self.officials):
+            for code in official.agencies:
+                if code != "*" and code not in codes:
+                    raise _KeyedError(
+                        f"officials[{index}].agencies", f"unknown agency code {code!r}"
+                    )
+        return self
+
+    def agency(self, code: str) -> AgencyEntry | None:
+        return next((a for a in self.agencies if a.code == code), None)
+
+    def questionnaire_of(self, code: str) -> str:
+        agency = self.agency(code)
+        return (agency.questionnaire if agency else None) or self.survey.questionnaire
+
+
+class _KeyedError(ValueError):
+    """A cross-field error that knows which key it is about."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge environment secrets into, and validate the config file at `path`."""
+    environ = os.environ if environ is None else environ
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path, "(file)", f"cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, "(syntax)", str(error)) from None
+    if token := environ.get(ENV_TELEGRAM_TOKEN):
+        data.setdefault("telegram", {})["token"] = token
+    if secret := environ.get(ENV_SECRET):
+        data.setdefault("privacy", {})["secret"] = secret
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise _config_error(path, error) from None
+    return _resolve_paths(settings, path.parent)
+
+
+def _config_error(path: Path, error: ValidationError) -> ConfigError:
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, _KeyedError):
+        return ConfigError(path, cause.key, str(cause))
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+    reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        reason = "unknown key (see config.example.toml for the keys)"
+    return ConfigError(path, key.lstrip(".") or "(file)", reason)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Relative paths in the config are relative to the config file, not to the caller's cwd."""
+    storage = settings.storage.model_copy(update={"path": base / settings.storage.path})
+    files = tuple(base / file for file in settings.survey.questionnaire_files)
+    survey = settings.survey.model_copy(update={"questionnaire_files": files})
+    return settings.model_copy(update={"storage": storage, "survey": survey})

@@ -1,0 +1,1 @@
+"""Chat adapters: the channel-neutral conversation and the Telegram and terminal front ends."""

@@ -1,0 +1,322 @@
+"""The citizen conversation, channel-neutral: an input in, stored answers and screens out.
+
+Every channel (Telegram, the terminal, later Zalo) turns its updates into these calls and renders
+the returned `Reply`. Nothing here knows a channel's API; nothing here holds state in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.responses import Completion, ResponseStore, UpdateKey
+from survey import actions, screens
+from survey.catalogue import Catalogue
+from survey.flow import (
+    Action,
+    Back,
+    Declined,
+    Invalid,
+    Pick,
+    Progress,
+    Stale,
+    Typed,
+    advance,
+    current_step,
+)
+from survey.models import Language
+from survey.screens import AgencyEntry, Screen
+from survey.texts import say
+
+# The agency's current index line for the thank-you message, or None while it is suppressed.
+IndexLine = Callable[[str, date, Language], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Citizen:
+    """Who is talking: the channel and the pseudonymous respondent key (never a raw id)."""
+
+    channel: str
+    respondent: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to show: new messages, and what becomes of the message whose button was pressed."""
+
+    screens: tuple[Screen, ...] = ()
+    edit: str | None = None  # rewrite the pressed message to this text, without buttons
+    replace: Screen | None = None  # rewrite the pressed message to this screen
+    notice: str | None = None  # a short answer to the press itself
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: str
+    questionnaire: str
+
+
+def pseudonym(secret: str, channel: str, user_id: int | str) -> str:
+    """HMAC-SHA256 of `<channel>:<user id>`: stable per person, meaningless without the secret."""
+    message = f"{channel}:{user_id}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+class Conversation:
+    """Drives citizens through the survey, storing each accepted step before replying."""
+
+    def __init__(
+        self,
+        store: ResponseStore,
+        catalogue: Catalogue,
+        agencies: Sequence[Agency],
+        *,
+        secret: str,
+        zone: ZoneInfo,
+        default_language: Language,
+        resubmit_after: timedelta,
+        index_line: IndexLine | None = None,
+    ) -> None:
+        self._store = store
+        self._catalogue = catalogue
+        self._agencies = {agency.code: agency for agency in agencies}
+        self._secret = secret
+        self._zone = zone
+        self._default_language = default_language
+        self._resubmit_after = resubmit_after
+        self._index_line = index_line
+
+    @property
+    def default_language(self) -> Language:
+        return self._default_language
+
+    async def language(self, citizen: Citizen) -> Language:
+        return await self._store.language(citizen.respondent) or self._default_language
+
+    async def start(self, citizen: Citizen, payload: str | None, now: datetime) -> Reply:
+        """`/start [agency code]`: resume, begin for the named agency, or offer the list."""
+        language = await self.language(citizen)
+        open_response = await self._store.open_response(citizen.respondent)
+        agency = self._find_agency(payload) if payload else None
+        if payload and agency is None:
+            header = say(language, "unknown_agency", code=payload[:64])
+            return Reply((self._agency_list(language, header),))
+        if open_response and (agency is None or agency.code == open_response.agency):
+            return Reply((self._resume_or_ask(open_response, language),))
+        if agency is None:
+            return Reply((self._agency_list(language, say(language, "pick_agency")),))
+        return Reply((await self._begin(citizen, agency, language, now),))
+
+    async def press(
+        self, citizen: Citizen, data: str | None, now: datetime, update_id: int | None = None
+    ) -> Reply:
+        """A button press (or a numbered choice typed on a text-only channel)."""
+        language = await self.language(citizen)
+        action = actions.decode(data)
+        match action:
+            case actions.Answer(rid, position, value):
+                return await self._step(citizen, rid, position, Pick(value), now, update_id)
+            case actions.GoBack(rid, position):
+                return await self._step(citizen, rid, position, Back(), now, update_id)
+            case actions.Resume(rid, choice):
+                return await self._resume(citizen, rid, choice, language, now)
+            case actions.ChooseAgency(code) if (agency := self._agencies.get(code)) is not None:
+                return Reply(
+                    (await self._begin(citizen, agency, language, now),), edit=agency.name
+                )
+            case actions.AgencyPage(page):
+                return Reply(
+                    replace=self._agency_list(language, say(language, "pick_agency"), page)
+                )
+            case actions.Forget(confirmed=True):
+                count = await self._store.forget(citizen.respondent)
+                return Reply(edit=say(self._default_language, "forgotten", count=count))
+            case actions.Forget(confirmed=False):
+                return Reply(edit=say(language, "forget_kept"))
+            case actions.SetLanguage(chosen):
+                await self._store.set_language(citizen.respondent, citizen.channel, chosen, now)
+                return Reply(edit=say(chosen, "language_set"))
+        return Reply(notice=say(language, "refused"))
+
+    async def type(
+        self, citizen: Citizen, text: str, now: datetime, update_id: int | None = None
+    ) -> Reply:
+        """Typed text: an answer to the current step, or a search for an agency."""
+        language = await self.language(citizen)
+        progress = await self._store.open_response(citizen.respondent)
+        if progress is not None:
+            return await self._step(
+                citizen, progress.response_id, progress.position, Typed(text), now, update_id
+            )
+        agency = self._find_agency(text.strip())
+        if agency is not None:
+            return Reply((await self._begin(citizen, agency, language, now),))
+        return Reply((self._search(text, language),))
+
+    async def cancel(self, citizen: Citizen) -> Reply:
+        language = await self.language(citizen)
+        has_open = await self._store.open_response(citizen.respondent) is not None
+        return Reply((Screen(say(language, "cancelled" if has_open else "nothing_to_cancel")),))
+
+    async def help(self, citizen: Citizen) -> Reply:
+        return Reply((Screen(say(await self.language(citizen), "help")),))
+
+    async def choose_language(self, citizen: Citizen, wanted: str | None, now: datetime) -> Reply:
+        if wanted in ("vi", "en"):
+            language: Language = "vi" if wanted == "vi" else "en"
+            await self._store.set_language(citizen.respondent, citizen.channel, language, now)
+            return Reply((Screen(say(language, "language_set")),))
+        return Reply((screens.language_screen(),))
+
+    async def forget(self, citizen: Citizen) -> Reply:
+        return Reply((screens.forget_screen(await self.language(citizen)),))
+
+    async def unexpected(self, citizen: Citizen) -> Reply:
+        """A sticker, photo, file or other non-text input: a hint, nothing stored."""
+        language = await self.language(citizen)
+        in_survey = await self._store.open_response(citizen.respondent) is not None
+        return Reply((Screen(say(language, "hint_media" if in_survey else "hint_idle")),))
+
+    # -- steps -------------------------------------------------------------------------------
+
+    async def _step(
+        self,
+        citizen: Citizen,
+        response_id: int,
+        position: int,
+        action: Action,
+        now: datetime,
+        update_id: int | None,
+    ) -> Reply:
+        language = await self.language(citizen)
+        progress = await self._store.owned_progress(response_id, citizen.respondent)
+        if progress is None:
+            return Reply(notice=say(language, "refused"))
+        questionnaire = self._catalogue[progress.questionnaire]
+        step = current_step(questionnaire, progress)
+        outcome = advance(questionnaire, progress, position, action)
+        if isinstance(outcome, Stale) or step is None:
+            return Reply(notice=say(language, "stale"))
+        if isinstance(outcome, Invalid):
+            return self._hint(progress, outcome, language)
+        if isinstance(outcome, Declined):
+            await self._store.discard(progress.response_id)
+            return Reply((Screen(say(language, "declined")),), edit=say(language, "decline"))
+        stored = await self._store.record(
+            progress,
+            outcome,
+            now,
+            completion=self._completion(citizen, now) if outcome.completed else None,
+            update=UpdateKey(citizen.channel, update_id) if update_id is not None else None,
+        )
+        if stored is None:
+            return Reply(notice=say(language, "stale"))
+        edit = screens.answered_text(questionnaire, step, outcome.record, language)
+        if outcome.completed:
+            return Reply((await self._thanks(stored, language, now),), edit=edit)
+        if step.kind == "consent":
+            edit = say(language, "agree")
+        return Reply((self._ask(stored, language),), edit=edit)
+
+    def _hint(self, progress: Progress, invalid: Invalid, language: Language) -> Reply:
+        step = invalid.step
+        if step.kind == "text" and step.optional is not None:
+            hint = say(language, "hint_text", limit=step.optional.max_length)
+        else:
+            hint = say(language, f"hint_{step.kind}")
+        screen = self._ask(progress, language)
+        return Reply((Screen(f"{hint}\n\n{screen.text}", screen.rows),), notice=hint)
+
+    def _completion(self, citizen: Citizen, now: datetime) -> Completion:
+        return Completion(
+            day=now.astimezone(self._zone).date(),
+            lock=self._lock(citizen),
+            lock_until=now + self._resubmit_after,
+        )
+
+    def _lock(self, citizen: Citizen) -> str:
+        return pseudonym(self._secret, "lock", citizen.respondent)
+
+    async def _begin(
+        self, citizen: Citizen, agency: Agency, language: Language, now: datetime
+    ) -> Screen:
+        until = await self._store.locked_until(self._lock(citizen), agency.code, now)
+        if until is not None:
+            local = until.astimezone(self._zone)
+            when = local.strftime("%H:%M %d/%m/%Y" if language == "vi" else "%Y-%m-%d %H:%M")
+            hours = int(self._resubmit_after.total_seconds() // 3600)
+            return Screen(say(language, "too_soon", agency=agency.name, hours=hours, when=when))
+        progress = await self._store.start_response(
+            citizen.respondent, citizen.channel, agency.code, agency.questionnaire, now
+        )
+        return self._ask(progress, language)
+
+    async def _resume(
+        self, citizen: Citizen, response_id: int, choice: str, language: Language, now: datetime
+    ) -> Reply:
+        progress = await self._store.owned_progress(response_id, citizen.respondent)
+        if progress is None or progress.status != "in_progress":
+            return Reply(notice=say(language, "stale"))
+        if choice == "continue":
+            return Reply((self._ask(progress, language),), edit=say(language, "continue"))
+        agency = self._agencies.get(progress.agency)
+        if agency is None:
+            return Reply(notice=say(language, "refused"))
+        screen = await self._begin(citizen, agency, language, now)
+        return Reply((screen,), edit=say(language, "restart"))
+
+    def _ask(self, progress: Progress, language: Language) -> Screen:
+        questionnaire = self._catalogue[progress.questionnaire]
+        if progress.position == 0:
+            name = self._agency_name(progress.agency)
+            return screens.consent_screen(questionnaire, progress.response_id, name, language)
+        return screens.step_screen(questionnaire, progress, language)
+
+    def _resume_or_ask(self, progress: Progress, language: Language) -> Screen:
+        if progress.position == 0:
+            return self._ask(progress, language)
+        questionnaire = self._catalogue[progress.questionnaire]
+        name = self._agency_name(progress.agency)
+        return screens.resume_screen(questionnaire, progress, name, language)
+
+    async def _thanks(self, progress: Progress, language: Language, now: datetime) -> Screen:
+        name = self._agency_name(progress.agency)
+        text = say(language, "thanks", agency=name)
+        if self._index_line is not None:
+            line = await self._index_line(
+                progress.agency, now.astimezone(self._zone).date(), language
+            )
+            if line:
+                text = f"{text}\n\n{line}"
+        return Screen(text)
+
+    # -- agencies ----------------------------------------------------------------------------
+
+    def _agency_name(self, code: str) -> str:
+        agency = self._agencies.get(code)
+        return agency.name if agency else code
+
+    def _find_agency(self, code: str) -> Agency | None:
+        wanted = code.strip().casefold()
+        return next((a for a in self._agencies.values() if a.code.casefold() == wanted), None)
+
+    def _entries(self, agencies: Sequence[Agency] | None = None) -> list[AgencyEntry]:
+        chosen = self._agencies.values() if agencies is None else agencies
+        return [AgencyEntry(a.code, a.name) for a in chosen]
+
+    def _agency_list(self, language: Language, header: str, page: int = 0) -> Screen:
+        return screens.agency_screen(self._entries(), page, language, header)
+
+    def _search(self, text: str, language: Language) -> Screen:
+        query = " ".join(text.split())[:64]
+        wanted = query.casefold()
+        found = [a for a in self._agencies.values() if wanted and wanted in a.name.casefold()]
+        if not found:
+            return self._agency_list(language, say(language, "no_match", query=query))
+        header = say(language, "matches", query=query)
+        return screens.agency_screen(self._entries(found), 0, language, header)

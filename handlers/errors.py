@@ -1,0 +1,37 @@
+"""The error handler: log what went wrong (never the token), tell the person, keep running."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+
+from handlers.context import BotContext
+from survey.texts import say
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log first; then, for a person's update, say that something went wrong."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("a user has blocked the bot: %s", error)
+        return
+    if isinstance(error, RetryAfter | TimedOut | NetworkError):
+        log.warning("Bot API call failed: %s: %s", type(error).__name__, error)
+    else:
+        log.error("error while handling an update", exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != "private":
+        return
+    language = context.services.conversation.default_language
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(say(language, "error"))
+        else:
+            await update.effective_chat.send_message(say(language, "error"))
+    except Exception as reply_error:  # the Bot API may be the thing that is failing
+        log.warning("could not tell the user about the error: %s", reply_error)

@@ -1,0 +1,1 @@
+"""Storage: SQLite through aiosqlite, ordered migrations; the only place SQL lives."""

@@ -1,0 +1,142 @@
+"""Schema migrations, applied in order and recorded in the database (`schema_migrations`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from storage.database import Database
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "citizen survey",
+        """
+        CREATE TABLE agencies (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            questionnaire TEXT NOT NULL
+        );
+        -- respondent = HMAC-SHA256(secret, "<channel>:<user id>"): no raw ids are stored.
+        CREATE TABLE respondents (
+            respondent TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            language TEXT,
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY,
+            respondent TEXT,
+            agency TEXT NOT NULL REFERENCES agencies(code),
+            questionnaire TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('in_progress', 'completed', 'cancelled')),
+            position INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            completed_at TEXT,
+            day TEXT
+        );
+        CREATE UNIQUE INDEX responses_one_open ON responses(respondent)
+            WHERE status = 'in_progress';
+        CREATE INDEX responses_completed ON responses(agency, day) WHERE status = 'completed';
+        CREATE INDEX responses_by_respondent ON responses(respondent);
+        -- value 1..5, or 0 = not applicable
+        CREATE TABLE answers (
+            response_id INTEGER NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            criterion TEXT NOT NULL,
+            value INTEGER NOT NULL CHECK (value BETWEEN 0 AND 5),
+            PRIMARY KEY (response_id, criterion)
+        ) WITHOUT ROWID;
+        -- optional steps; value NULL = skipped
+        CREATE TABLE extras (
+            response_id INTEGER NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            value TEXT,
+            PRIMARY KEY (response_id, field)
+        ) WITHOUT ROWID;
+        -- Per-day sufficient statistics of completed responses, kept in the transaction that
+        -- completes (or forgets) a response, so index queries never scan raw answers.
+        CREATE TABLE daily_responses (
+            agency TEXT NOT NULL,
+            questionnaire TEXT NOT NULL,
+            day TEXT NOT NULL,
+            responses INTEGER NOT NULL,
+            comments INTEGER NOT NULL,
+            PRIMARY KEY (agency, questionnaire, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE daily_counts (
+            agency TEXT NOT NULL,
+            questionnaire TEXT NOT NULL,
+            day TEXT NOT NULL,
+            criterion TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (agency, questionnaire, day, criterion, value)
+        ) WITHOUT ROWID;
+        CREATE TABLE daily_pairs (
+            agency TEXT NOT NULL,
+            questionnaire TEXT NOT NULL,
+            day TEXT NOT NULL,
+            c1 TEXT NOT NULL,
+            c2 TEXT NOT NULL,
+            ss INTEGER NOT NULL,
+            sv INTEGER NOT NULL,
+            vs INTEGER NOT NULL,
+            vv INTEGER NOT NULL,
+            PRIMARY KEY (agency, questionnaire, day, c1, c2)
+        ) WITHOUT ROWID;
+        -- One completed response per respondent and agency per window; a separate key so that
+        -- /forget can drop the respondent's rows without reopening the window.
+        CREATE TABLE resubmit_locks (
+            lock TEXT NOT NULL,
+            agency TEXT NOT NULL,
+            until TEXT NOT NULL,
+            PRIMARY KEY (lock, agency)
+        ) WITHOUT ROWID;
+        CREATE TABLE processed_updates (
+            channel TEXT NOT NULL,
+            update_id INTEGER NOT NULL,
+            processed_at TEXT NOT NULL,
+            PRIMARY KEY (channel, update_id)
+        ) WITHOUT ROWID;
+        """,
+    ),
+)
+
+
+async def migrate(database: Database, now: datetime | None = None) -> list[Migration]:
+    """Apply every pending migration, each in its own transaction; return those applied."""
+    await database.execute_script(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in await database.fetch_all("SELECT version FROM schema_migrations")}
+    applied = []
+    stamp = (now or datetime.now(UTC)).isoformat()
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        async with database.transaction() as connection:
+            for statement in _statements(migration.sql):
+                await connection.execute(statement)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, stamp),
+            )
+        applied.append(migration)
+    return applied
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

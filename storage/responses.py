@@ -1,0 +1,288 @@
+"""Citizen responses: progress, answers, completion with its per-day aggregates, forgetting."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import aiosqlite
+
+from storage.database import Database
+from survey.flow import ExtraAnswer, Moved, Progress, ScaleAnswer, Status
+from survey.models import Language
+from survey.tally import response_counts, response_pairs
+
+NA_CODE = 0  # how "not applicable" is stored in answers.value
+
+
+@dataclass(frozen=True)
+class UpdateKey:
+    """A channel's update id: processed at most once."""
+
+    channel: str
+    update_id: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What completing a response needs: the local day it counts for and the resubmit lock."""
+
+    day: date
+    lock: str
+    lock_until: datetime
+
+
+class _Stale(Exception):
+    pass
+
+
+class ResponseStore:
+    """Reads and writes citizens' responses. Every write is committed before it returns."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def sync_agencies(self, agencies: Iterable[tuple[str, str, str]]) -> None:
+        """Make the agencies table match the config (code, name, questionnaire)."""
+        async with self._db.transaction() as connection:
+            await connection.executemany(
+                "INSERT INTO agencies (code, name, questionnaire) VALUES (?, ?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+                "questionnaire = excluded.questionnaire",
+                list(agencies),
+            )
+
+    async def language(self, respondent: str) -> Language | None:
+        value = await self._db.fetch_value(
+            "SELECT language FROM respondents WHERE respondent = ?", (respondent,)
+        )
+        return value if value in ("vi", "en") else None
+
+    async def set_language(
+        self, respondent: str, channel: str, language: Language, now: datetime
+    ) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO respondents (respondent, channel, language, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (respondent) DO UPDATE SET language = ?",
+                (respondent, channel, language, now.isoformat(), language),
+            )
+
+    async def open_response(self, respondent: str) -> Progress | None:
+        """The respondent's unfinished response, if any."""
+        row = await self._db.fetch_one(
+            "SELECT id FROM responses WHERE respondent = ? AND status = 'in_progress'",
+            (respondent,),
+        )
+        return None if row is None else await self._progress(row["id"])
+
+    async def owned_progress(self, response_id: int, respondent: str) -> Progress | None:
+        """A response's progress, only if it belongs to `respondent` (forged buttons get None)."""
+        owner = await self._db.fetch_value(
+            "SELECT respondent FROM responses WHERE id = ?", (response_id,)
+        )
+        return None if owner != respondent else await self._progress(response_id)
+
+    async def _progress(self, response_id: int) -> Progress | None:
+        row = await self._db.fetch_one(
+            "SELECT id, agency, questionnaire, position, status FROM responses WHERE id = ?",
+            (response_id,),
+        )
+        if row is None:
+            return None
+        answers = {
+            r["criterion"]: (None if r["value"] == NA_CODE else r["value"])
+            for r in await self._db.fetch_all(
+                "SELECT criterion, value FROM answers WHERE response_id = ?", (response_id,)
+            )
+        }
+        extras = {
+            r["field"]: r["value"]
+            for r in await self._db.fetch_all(
+                "SELECT field, value FROM extras WHERE response_id = ?", (response_id,)
+            )
+        }
+        status: Status = row["status"]
+        return Progress(
+            response_id=row["id"],
+            agency=row["agency"],
+            questionnaire=row["questionnaire"],
+            position=row["position"],
+            status=status,
+            answers=answers,
+            extras=extras,
+        )
+
+    async def start_response(
+        self, respondent: str, channel: str, agency: str, questionnaire: str, now: datetime
+    ) -> Progress:
+        """Open a new response at the consent step, closing any unfinished one."""
+        stamp = now.isoformat()
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE responses SET status = 'cancelled', updated_at = ? "
+                "WHERE respondent = ? AND status = 'in_progress'",
+                (stamp, respondent),
+            )
+            cursor = await connection.execute(
+                "INSERT INTO responses (respondent, agency, questionnaire, channel, status, "
+                "position, started_at, updated_at) VALUES (?, ?, ?, ?, 'in_progress', 0, ?, ?)",
+                (respondent, agency, questionnaire, channel, stamp, stamp),
+            )
+            response_id = cursor.lastrowid
+        assert response_id is not None
+        return Progress(response_id, agency, questionnaire, position=0)
+
+    async def discard(self, response_id: int) -> None:
+        """Delete an unfinished response entirely (the citizen declined: nothing is kept)."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "DELETE FROM responses WHERE id = ? AND status = 'in_progress'", (response_id,)
+            )
+
+    async def record(
+        self,
+        progress: Progress,
+        moved: Moved,
+        now: datetime,
+        *,
+        completion: Completion | None = None,
+        update: UpdateKey | None = None,
+    ) -> Progress | None:
+        """Store one accepted step atomically; None if it was already taken (stale or replayed)."""
+        try:
+            async with self._db.transaction() as connection:
+                await self._record(connection, progress, moved, now, completion, update)
+        except _Stale:
+            return None
+        return await self._progress(progress.response_id)
+
+    async def _record(
+        self,
+        connection: aiosqlite.Connection,
+        progress: Progress,
+        moved: Moved,
+        now: datetime,
+        completion: Completion | None,
+        update: UpdateKey | None,
+    ) -> None:
+        if update is not None:
+            try:
+                await connection.execute(
+                    "INSERT INTO processed_updates (channel, update_id, processed_at) "
+                    "VALUES (?, ?, ?)",
+                    (update.channel, update.update_id, now.isoformat()),
+                )
+            except sqlite3.IntegrityError:
+                raise _Stale from None
+        status = "completed" if completion else "in_progress"
+        cursor = await connection.execute(
+            "UPDATE responses SET position = ?, status = ?, updated_at = ?, completed_at = ?, "
+            "day = ? WHERE id = ? AND position = ? AND status = 'in_progress'",
+            (
+                moved.position,
+                status,
+                now.isoformat(),
+                now.isoformat() if completion else None,
+                completion.day.isoformat() if completion else None,
+                progress.response_id,
+                progress.position,
+            ),
+        )
+        if cursor.rowcount != 1:
+            raise _Stale
+        record = moved.record
+        if isinstance(record, ScaleAnswer):
+            await connection.execute(
+                "INSERT OR REPLACE INTO answers (response_id, criterion, value) VALUES (?, ?, ?)",
+                (progress.response_id, record.criterion, _stored(record.value)),
+            )
+        elif isinstance(record, ExtraAnswer):
+            await connection.execute(
+                "INSERT OR REPLACE INTO extras (response_id, field, value) VALUES (?, ?, ?)",
+                (progress.response_id, record.field, record.value),
+            )
+        if completion is not None:
+            await _add_to_aggregates(connection, progress.response_id, +1)
+            await connection.execute(
+                "INSERT OR REPLACE INTO resubmit_locks (lock, agency, until) VALUES (?, ?, ?)",
+                (completion.lock, progress.agency, completion.lock_until.isoformat()),
+            )
+
+    async def locked_until(self, lock: str, agency: str, now: datetime) -> datetime | None:
+        """When the respondent may answer for `agency` again, if that is still in the future."""
+        value = await self._db.fetch_value(
+            "SELECT until FROM resubmit_locks WHERE lock = ? AND agency = ?", (lock, agency)
+        )
+        if value is None:
+            return None
+        until = datetime.fromisoformat(value)
+        return until if until > now else None
+
+    async def forget(self, respondent: str) -> int:
+        """Delete every response and preference of a respondent; returns the responses deleted.
+
+        Completed responses are first taken out of the per-day aggregates. The resubmit lock
+        stays (it holds no answers and expires), so forgetting does not reopen the window.
+        """
+        async with self._db.transaction() as connection:
+            async with connection.execute(
+                "SELECT id, status FROM responses WHERE respondent = ?", (respondent,)
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            for response_id, status in rows:
+                if status == "completed":
+                    await _add_to_aggregates(connection, response_id, -1)
+            await connection.execute("DELETE FROM responses WHERE respondent = ?", (respondent,))
+            await connection.execute("DELETE FROM respondents WHERE respondent = ?", (respondent,))
+        return len(rows)
+
+
+def _stored(value: int | None) -> int:
+    return NA_CODE if value is None else value
+
+
+async def _add_to_aggregates(
+    connection: aiosqlite.Connection, response_id: int, sign: int
+) -> None:
+    """Add (sign=+1) or remove (sign=-1) one completed response's share of the daily tables."""
+    async with connection.execute(
+        "SELECT agency, questionnaire, day FROM responses WHERE id = ?", (response_id,)
+    ) as cursor:
+        head = await cursor.fetchone()
+    assert head is not None
+    agency, questionnaire, day = head
+    async with connection.execute(
+        "SELECT criterion, value FROM answers WHERE response_id = ?", (response_id,)
+    ) as cursor:
+        stored = list(await cursor.fetchall())
+    async with connection.execute(
+        "SELECT 1 FROM extras WHERE response_id = ? AND field = 'comment' AND value IS NOT NULL",
+        (response_id,),
+    ) as cursor:
+        comments = 1 if await cursor.fetchone() else 0
+    answers: Mapping[str, int | None] = {c: (None if v == NA_CODE else v) for c, v in stored}
+    key = (agency, questionnaire, day)
+    await connection.execute(
+        "INSERT INTO daily_responses (agency, questionnaire, day, responses, comments) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "responses = responses + excluded.responses, comments = comments + excluded.comments",
+        (*key, sign, sign * comments),
+    )
+    await connection.executemany(
+        "INSERT INTO daily_counts (agency, questionnaire, day, criterion, value, count) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        [(*key, criterion, value, sign) for criterion, value in response_counts(answers)],
+    )
+    await connection.executemany(
+        "INSERT INTO daily_pairs (agency, questionnaire, day, c1, c2, ss, sv, vs, vv) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "ss = ss + excluded.ss, sv = sv + excluded.sv, vs = vs + excluded.vs, "
+        "vv = vv + excluded.vv",
+        [
+            (*key, c1, c2, sign * m.ss, sign * m.sv, sign * m.vs, sign * m.vv)
+            for c1, c2, m in response_pairs(answers)
+        ],
+    )

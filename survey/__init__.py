@@ -1,0 +1,1 @@
+"""Survey logic: questionnaires, flow, index, digest content — pure, no I/O."""

@@ -1,0 +1,210 @@
+"""The survey as a pure state machine: consent → statements → optional steps → done.
+
+The caller owns time and storage: it loads a `Progress`, asks `advance` what an input means at
+the step the input was made for, stores the returned `Record` together with the new position
+(atomically, guarded by the old one), and only then replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from survey.answers import read_scale_answer
+from survey.models import Criterion, OptionalStep, Questionnaire
+
+Status = Literal["in_progress", "completed", "cancelled"]
+CONSENT = "consent"
+NOT_APPLICABLE = "na"
+SKIP = "skip"
+AGREE = "yes"
+DECLINE = "no"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One screen of the survey: consent, a scale statement, a choice or a free text."""
+
+    key: str
+    kind: Literal["consent", "scale", "choice", "text"]
+    criterion: Criterion | None = None
+    optional: OptionalStep | None = None
+
+
+def steps(questionnaire: Questionnaire) -> tuple[Step, ...]:
+    """Every step of a questionnaire in the order a citizen meets them."""
+    consent = Step(CONSENT, "consent")
+    statements = tuple(Step(c.id, "scale", criterion=c) for c in questionnaire.criteria)
+    extras = tuple(Step(s.id, s.kind, optional=s) for s in questionnaire.optional)
+    return (consent, *statements, *extras)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one response stands: what the citizen has answered and which step is current."""
+
+    response_id: int
+    agency: str
+    questionnaire: str
+    position: int
+    status: Status = "in_progress"
+    answers: Mapping[str, int | None] = field(default_factory=dict)
+    extras: Mapping[str, str | None] = field(default_factory=dict)
+
+
+# What a citizen did, at the step they did it for.
+@dataclass(frozen=True)
+class Pick:
+    """A button pressed: a scale value, `na`, `yes`/`no`, an option id, or `skip`."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Typed:
+    """Free text typed where the survey expected an answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Back:
+    """Go back one step to change the previous answer."""
+
+
+Action = Pick | Typed | Back
+
+
+# What the survey makes of it.
+@dataclass(frozen=True)
+class ScaleAnswer:
+    criterion: str
+    value: int | None  # None = not applicable
+
+
+@dataclass(frozen=True)
+class ExtraAnswer:
+    field: str
+    value: str | None  # None = skipped
+
+
+Record = ScaleAnswer | ExtraAnswer
+
+
+@dataclass(frozen=True)
+class Moved:
+    """Accepted: store `record` (if any) and move to `position`; `completed` past the end."""
+
+    position: int
+    record: Record | None
+    completed: bool
+
+
+@dataclass(frozen=True)
+class Declined:
+    """The citizen did not consent (or is not eligible): end politely and store nothing."""
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The input was for another step, or the response is closed: count nothing."""
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """The input makes no sense at this step: re-ask with a hint."""
+
+    step: Step
+
+
+Outcome = Moved | Declined | Stale | Invalid
+
+
+def current_step(questionnaire: Questionnaire, progress: Progress) -> Step | None:
+    """The step waiting for an answer, or None once the response is closed."""
+    all_steps = steps(questionnaire)
+    if progress.status != "in_progress" or progress.position >= len(all_steps):
+        return None
+    return all_steps[progress.position]
+
+
+def advance(
+    questionnaire: Questionnaire, progress: Progress, position: int, action: Action
+) -> Outcome:
+    """Decide what `action`, made at step `position`, does to `progress`."""
+    step = current_step(questionnaire, progress)
+    if step is None or position != progress.position:
+        return Stale()
+    if isinstance(action, Back):
+        if position <= 1:  # nothing to go back to before the first statement
+            return Stale()
+        return Moved(position - 1, None, completed=False)
+    record = _read(step, questionnaire, action)
+    if isinstance(record, Declined | Invalid):
+        return record
+    last = len(steps(questionnaire)) - 1
+    return Moved(position + 1, record, completed=position == last)
+
+
+def _read(
+    step: Step, questionnaire: Questionnaire, action: Pick | Typed
+) -> Record | Declined | Invalid | None:
+    """The record an input makes at a step; None for consent, which records nothing itself."""
+    if step.kind == "consent":
+        answer = action.value if isinstance(action, Pick) else _consent_word(action.text)
+        if answer == AGREE:
+            return None
+        if answer == DECLINE:
+            return Declined()
+        return Invalid(step)
+    if step.kind == "scale":
+        assert step.criterion is not None
+        value = _scale_value(action, questionnaire.not_applicable)
+        if value is None:
+            return Invalid(step)
+        return ScaleAnswer(step.criterion.id, None if value == NOT_APPLICABLE else int(value))
+    assert step.optional is not None
+    if isinstance(action, Pick) and action.value == SKIP:
+        return ExtraAnswer(step.optional.id, None)
+    if step.kind == "choice":
+        option = _option(step.optional, action)
+        return Invalid(step) if option is None else ExtraAnswer(step.optional.id, option)
+    text = action.text.strip() if isinstance(action, Typed) else ""
+    if not text or len(text) > step.optional.max_length:
+        return Invalid(step)
+    return ExtraAnswer(step.optional.id, text)
+
+
+def _scale_value(action: Pick | Typed, allow_na: bool) -> str | None:
+    raw = action.value if isinstance(action, Pick) else action.text
+    if allow_na and raw.strip().lower() == NOT_APPLICABLE:
+        return NOT_APPLICABLE
+    value = read_scale_answer(raw)
+    if value is None:
+        return NOT_APPLICABLE if allow_na and value_is_na(raw) else None
+    return str(value)
+
+
+def value_is_na(raw: str) -> bool:
+    """Whether typed text means "not applicable" (`0`, `na`, `không áp dụng`)."""
+    return raw.strip().lower() in {"0", "na", "n/a", "không áp dụng", "khong ap dung"}
+
+
+def _option(step: OptionalStep, action: Pick | Typed) -> str | None:
+    if isinstance(action, Pick):
+        return action.value if any(o.id == action.value for o in step.options) else None
+    wanted = action.text.strip().casefold()
+    for option in step.options:
+        if wanted in {option.text.vi.casefold(), option.text.en.casefold()}:
+            return option.id
+    return None
+
+
+def _consent_word(text: str) -> str | None:
+    word = text.strip().casefold()
+    if word in {"đồng ý", "dong y", "agree", "yes", "có", "co"}:
+        return AGREE
+    if word in {"không", "khong", "no", "decline"}:
+        return DECLINE
+    return None

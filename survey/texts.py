@@ -1,0 +1,169 @@
+"""Every user-facing sentence of the citizen side, in one catalogue per language."""
+
+from __future__ import annotations
+
+from survey.models import Language
+
+_VI: dict[str, str] = {
+    "pick_agency": (
+        "Xin chào! Ông/Bà muốn đánh giá cơ quan nào?\n"
+        "Chọn bên dưới, hoặc gõ một phần tên cơ quan để tìm."
+    ),
+    "unknown_agency": "Không tìm thấy cơ quan có mã «{code}». Vui lòng chọn trong danh sách:",
+    "no_match": "Không có cơ quan nào có tên chứa «{query}». Vui lòng chọn trong danh sách:",
+    "matches": "Các cơ quan có tên chứa «{query}»:",
+    "no_agencies": "Chưa có cơ quan nào được cấu hình. Vui lòng báo cho quản trị viên.",
+    "consent": (
+        "Xin chào! Cảm ơn Ông/Bà đã sử dụng dịch vụ tại {agency}.\n\n"
+        "Phiếu khảo sát gồm {count} nhận định, mất khoảng 2–4 phút và hoàn toàn ẩn danh.\n"
+        "Người tham gia cần từ 18 tuổi trở lên và đã nhận kết quả giải quyết "
+        "thủ tục hành chính.\n\n"
+        "Ông/Bà có đồng ý tham gia không?"
+    ),
+    "agree": "Đồng ý tham gia",
+    "decline": "Không tham gia",
+    "declined": (
+        "Cảm ơn Ông/Bà. Không có thông tin nào được lưu. Khi cần, gõ /start để tham gia."
+    ),
+    "statement": "Câu {number}/{total} · {element}\n\n{text}\n\nMức độ hài lòng của Ông/Bà?",
+    "not_applicable": "Không áp dụng",
+    "back": "« Quay lại",
+    "skip": "Bỏ qua",
+    "optional_choice": "{prompt}",
+    "optional_text": "{prompt}\n\nGõ ý kiến của Ông/Bà rồi gửi, hoặc bấm «Bỏ qua».",
+    "answered": "{text}\n→ {answer}",
+    "skipped": "Bỏ qua",
+    "thanks": (
+        "Cảm ơn Ông/Bà đã dành thời gian đánh giá {agency}! "
+        "Ý kiến của Ông/Bà giúp cơ quan phục vụ người dân tốt hơn."
+    ),
+    "thanks_index": "Chỉ số hài lòng hiện tại của {agency}: {value} ({count} phiếu, {period}).",
+    "resume": (
+        "Ông/Bà đang làm dở phiếu khảo sát về {agency} "
+        "(đã trả lời {done}/{total} nhận định). Tiếp tục?"
+    ),
+    "continue": "Tiếp tục",
+    "restart": "Làm lại từ đầu",
+    "too_soon": (
+        "Ông/Bà đã đánh giá {agency} gần đây. Mỗi người đánh giá một cơ quan "
+        "tối đa một lần trong {hours} giờ; Ông/Bà có thể đánh giá lại từ {when}."
+    ),
+    "hint_consent": "Vui lòng bấm «Đồng ý tham gia» hoặc «Không tham gia».",
+    "hint_scale": "Vui lòng bấm một nút bên dưới, hoặc gõ một chữ số từ 1 đến 5.",
+    "hint_choice": "Vui lòng bấm một lựa chọn bên dưới, hoặc «Bỏ qua».",
+    "hint_text": "Ý kiến quá dài (tối đa {limit} ký tự). Vui lòng rút gọn, hoặc bấm «Bỏ qua».",
+    "hint_idle": "Gõ /start để bắt đầu đánh giá, /help để xem hướng dẫn.",
+    "hint_media": "Bot chỉ nhận câu trả lời bằng nút bấm hoặc chữ số 1–5.",
+    "stale": "Câu trả lời này đã được ghi nhận trước đó.",
+    "refused": "Nút này không còn hiệu lực.",
+    "cancelled": "Đã tạm dừng khảo sát. Câu trả lời đã lưu vẫn được giữ; gõ /start để tiếp tục.",
+    "nothing_to_cancel": "Hiện không có khảo sát nào đang làm dở.",
+    "help": (
+        "Bot ghi nhận mức độ hài lòng của người dân đối với sự phục vụ của cơ quan hành chính.\n"
+        "/start – bắt đầu hoặc tiếp tục đánh giá\n"
+        "/cancel – tạm dừng\n"
+        "/lang – đổi ngôn ngữ (Tiếng Việt / English)\n"
+        "/forget – xoá dữ liệu của tôi\n"
+        "Câu trả lời được lưu ẩn danh."
+    ),
+    "language_prompt": "Chọn ngôn ngữ / Choose a language:",
+    "language_set": "Đã chuyển sang tiếng Việt.",
+    "forget_confirm": (
+        "Xoá toàn bộ câu trả lời của Ông/Bà khỏi hệ thống? Việc này không thể hoàn tác."
+    ),
+    "forget_yes": "Xoá dữ liệu của tôi",
+    "forget_no": "Không xoá",
+    "forgotten": "Đã xoá {count} phiếu trả lời và mọi thông tin về Ông/Bà.",
+    "forget_kept": "Dữ liệu của Ông/Bà được giữ nguyên.",
+    "error": "Xin lỗi, hệ thống đang gặp sự cố. Vui lòng thử lại sau ít phút hoặc gõ /start.",
+    "too_long": "Tin nhắn quá dài.",
+    "more": "Trang sau »",
+    "previous": "« Trang trước",
+}
+
+_EN: dict[str, str] = {
+    "pick_agency": (
+        "Hello! Which agency would you like to rate?\n"
+        "Choose below, or type part of the agency's name to search."
+    ),
+    "unknown_agency": "No agency has the code “{code}”. Please choose from the list:",
+    "no_match": "No agency name contains “{query}”. Please choose from the list:",
+    "matches": "Agencies whose name contains “{query}”:",
+    "no_agencies": "No agency is configured yet. Please tell the administrator.",
+    "consent": (
+        "Hello! Thank you for using the services of {agency}.\n\n"
+        "The survey has {count} statements, takes 2–4 minutes and is anonymous.\n"
+        "Participants must be 18 or older and have received the result of their procedure.\n\n"
+        "Do you agree to take part?"
+    ),
+    "agree": "I agree to take part",
+    "decline": "No, thanks",
+    "declined": "Thank you. Nothing was stored. Type /start whenever you want to take part.",
+    "statement": "Question {number}/{total} · {element}\n\n{text}\n\nHow satisfied are you?",
+    "not_applicable": "Not applicable",
+    "back": "« Back",
+    "skip": "Skip",
+    "optional_choice": "{prompt}",
+    "optional_text": "{prompt}\n\nType your comment and send it, or press “Skip”.",
+    "answered": "{text}\n→ {answer}",
+    "skipped": "Skipped",
+    "thanks": (
+        "Thank you for taking the time to rate {agency}! "
+        "Your answers help the agency serve citizens better."
+    ),
+    "thanks_index": (
+        "Current satisfaction index of {agency}: {value} ({count} responses, {period})."
+    ),
+    "resume": (
+        "You have an unfinished survey about {agency} ({done}/{total} statements answered). "
+        "Continue?"
+    ),
+    "continue": "Continue",
+    "restart": "Start over",
+    "too_soon": (
+        "You rated {agency} recently. Each person may rate an agency once every {hours} hours; "
+        "you can rate it again from {when}."
+    ),
+    "hint_consent": "Please press “I agree to take part” or “No, thanks”.",
+    "hint_scale": "Please press a button below, or type a digit from 1 to 5.",
+    "hint_choice": "Please press one of the options below, or “Skip”.",
+    "hint_text": (
+        "That comment is too long (at most {limit} characters). Shorten it, or press “Skip”."
+    ),
+    "hint_idle": "Type /start to rate an agency, /help for help.",
+    "hint_media": "The bot only takes answers as button presses or the digits 1–5.",
+    "stale": "This answer was already recorded.",
+    "refused": "This button is no longer valid.",
+    "cancelled": "Survey paused. Your saved answers are kept; type /start to continue.",
+    "nothing_to_cancel": "You have no unfinished survey.",
+    "help": (
+        "This bot records citizens' satisfaction with public administrative services.\n"
+        "/start – start or continue a rating\n"
+        "/cancel – pause\n"
+        "/lang – change language (Tiếng Việt / English)\n"
+        "/forget – delete my data\n"
+        "Answers are stored anonymously."
+    ),
+    "language_prompt": "Chọn ngôn ngữ / Choose a language:",
+    "language_set": "Language set to English.",
+    "forget_confirm": "Delete all your answers from the system? This cannot be undone.",
+    "forget_yes": "Delete my data",
+    "forget_no": "Keep it",
+    "forgotten": "Deleted {count} responses and everything about you.",
+    "forget_kept": "Your data is kept.",
+    "error": "Sorry, something went wrong. Please try again in a few minutes, or type /start.",
+    "too_long": "That message is too long.",
+    "more": "Next page »",
+    "previous": "« Previous page",
+}
+
+_CATALOGUE: dict[Language, dict[str, str]] = {"vi": _VI, "en": _EN}
+
+
+def say(language: Language, key: str, **values: object) -> str:
+    """The sentence `key` in `language`, with `values` filled in."""
+    return _CATALOGUE[language][key].format(**values)
+
+
+def keys(language: Language) -> frozenset[str]:
+    return frozenset(_CATALOGUE[language])
