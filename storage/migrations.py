@@ -110,6 +110,47 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        2,
+        "officials, invites, digest subscriptions and deliveries",
+        """
+        -- Officials registered through an invite (those in the config need no row here).
+        CREATE TABLE officials (
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'official')),
+            agencies TEXT NOT NULL,  -- JSON list of agency codes, or ["*"]
+            registered_at TEXT NOT NULL,
+            invited_by TEXT,
+            PRIMARY KEY (channel, user_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE invites (
+            code_hash TEXT PRIMARY KEY,  -- SHA-256 of the code: a database leak yields no codes
+            role TEXT NOT NULL CHECK (role IN ('admin', 'official')),
+            agencies TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            used_by TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE subscriptions (
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            subscribed_at TEXT NOT NULL,
+            PRIMARY KEY (channel, user_id)
+        ) WITHOUT ROWID;
+        -- One row per official and weekly period once the digest was delivered: exactly once.
+        CREATE TABLE digest_deliveries (
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            period_start TEXT NOT NULL,
+            delivered_at TEXT NOT NULL,
+            PRIMARY KEY (channel, user_id, period_start)
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 

@@ -205,7 +205,7 @@ class ResponseStore:
                 (progress.response_id, record.field, record.value),
             )
         if completion is not None:
-            await _add_to_aggregates(connection, progress.response_id, +1)
+            await add_to_aggregates(connection, progress.response_id, +1)
             await connection.execute(
                 "INSERT OR REPLACE INTO resubmit_locks (lock, agency, until) VALUES (?, ?, ?)",
                 (completion.lock, progress.agency, completion.lock_until.isoformat()),
@@ -234,7 +234,7 @@ class ResponseStore:
                 rows = list(await cursor.fetchall())
             for response_id, status in rows:
                 if status == "completed":
-                    await _add_to_aggregates(connection, response_id, -1)
+                    await add_to_aggregates(connection, response_id, -1)
             await connection.execute("DELETE FROM responses WHERE respondent = ?", (respondent,))
             await connection.execute("DELETE FROM respondents WHERE respondent = ?", (respondent,))
         return len(rows)
@@ -244,7 +244,7 @@ def _stored(value: int | None) -> int:
     return NA_CODE if value is None else value
 
 
-async def _add_to_aggregates(
+async def add_to_aggregates(
     connection: aiosqlite.Connection, response_id: int, sign: int
 ) -> None:
     """Add (sign=+1) or remove (sign=-1) one completed response's share of the daily tables."""

@@ -554,6 +554,8 @@ class BotApiEmulator:
                 raise _ApiError(404, "Not Found: method not found")
         except _ApiError as exc:
             return exc.status, exc.payload()
+        except Exception as exc:  # an emulator bug must surface in the test, not hang the bot
+            return 500, _ApiError(500, f"Internal Server Error: emulator bug: {exc!r}").payload()
         return 200, {"ok": True, "result": result}
 
     def file_content(self, file_path: str) -> bytes | None:

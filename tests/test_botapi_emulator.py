@@ -233,7 +233,7 @@ async def test_commands_round_trip(api: BotApiEmulator, bot: Bot) -> None:
     await bot.set_my_commands([("start", "Bắt đầu"), ("help", "Trợ giúp")])
     assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
     assert api.commands() == [("start", "Bắt đầu"), ("help", "Trợ giúp")]
-    with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
         await bot.set_my_commands([("Start", "x")])
 
 

@@ -86,7 +86,8 @@ async def test_a_citizen_completes_the_survey_from_a_deep_link(
         assert labels[5] == "Không áp dụng"
         await press(app, request, str(number % 5 + 1))
         edit = request.sent("editMessageText")[-1].params
-        assert "→" in edit["text"] and "reply_markup" not in edit
+        assert "→" in edit["text"]
+        assert "reply_markup" not in edit
     while request.last_buttons():  # optional steps: the first button moves forward
         first = request.last_buttons()[0][0]
         assert not first[0].isdigit() or " · " not in first
@@ -94,7 +95,9 @@ async def test_a_citizen_completes_the_survey_from_a_deep_link(
     assert "Cảm ơn" in request.last_text()
     stored = dict(answers_in(settings))
     assert len(stored) == 19
-    assert stored["access_1"] == 1 and stored["access_2"] == 2 and stored["feedback_3"] == 4
+    assert stored["access_1"] == 1
+    assert stored["access_2"] == 2
+    assert stored["feedback_3"] == 4
 
 
 async def test_every_press_is_answered(bot: Any) -> None:
@@ -115,7 +118,8 @@ async def test_a_double_tap_counts_once(bot: Any, settings: Settings) -> None:
     await feed(app, press_update(CITIZEN, data))
     assert answers_in(settings) == [("access_1", 5)]
     notice = request.sent("answerCallbackQuery")[-1].params.get("text")
-    assert notice and "ghi nhận" in notice
+    assert notice
+    assert "ghi nhận" in notice
 
 
 async def test_a_redelivered_update_is_processed_once(bot: Any, settings: Settings) -> None:
