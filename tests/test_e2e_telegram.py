@@ -1,4 +1,4 @@
-"""End to end: the real bot process, a Bot API emulator on 127.0.0.1, citizens pressing buttons."""
+"""End to end: the real bot process and a Bot API emulator on 127.0.0.1, citizens pressing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 import sqlite3
 import threading
 from pathlib import Path
-
 
 from tests.botapi_emulator import BotApiEmulator, SentMessage
 from tests.e2e_support import BotProcess, Citizen, write_config
