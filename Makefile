@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 
 .PHONY: install run test lint format demo bench clean
 
@@ -16,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m bot run --config $(CONFIG)
+	$(BIN)/python -m bot run $(if $(CONFIG),--config $(CONFIG),)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

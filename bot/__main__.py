@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from bot import commands
@@ -25,7 +26,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-user", help="terminal chat: whom to simulate (default: your login)")
     _command(sub, "check-config", "validate the configuration and print a summary")
     _command(sub, "migrate", "apply pending database migrations")
+    report = _command(sub, "report", "print the index of an agency (or all) for a period")
+    report.add_argument("--agency", metavar="CODE", help="agency code (default: all agencies)")
+    report.add_argument("--from", dest="start", type=_day, metavar="DATE", help="first day")
+    report.add_argument("--to", dest="end", type=_day, metavar="DATE", help="last day")
+    report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _command(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from datetime import datetime
 
 from bot.config import EXAMPLE_SECRET, Settings
 from bot.questionnaires import load_catalogue
+from bot.reporting import report
 from bot.services import check_catalogue
 from bot.terminal import run_terminal
 from storage.database import Database
@@ -23,6 +26,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return check_config(settings)
         case "migrate":
             return await migrate_database(settings)
+        case "report":
+            return await report_command(settings, args)
     raise AssertionError(args.command)
 
 
@@ -54,6 +59,20 @@ def check_config(settings: Settings) -> int:
     if secret == EXAMPLE_SECRET:
         print("  warning: privacy.secret is the example value; set SIPAS_SECRET before going live")
     return 0
+
+
+async def report_command(settings: Settings, args: argparse.Namespace) -> int:
+    today = datetime.now(settings.bot.zone).date()  # the period's days are local days
+    code, text = await report(
+        settings,
+        agency=args.agency,
+        start=args.start,
+        end=args.end,
+        as_json=args.json,
+        today=today,
+    )
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
 
 
 async def migrate_database(settings: Settings) -> int:

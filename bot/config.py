@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -142,7 +143,13 @@ class OfficialEntry(_Section):
 
 
 class Settings(_Section):
-    """The whole configuration; `source` is the file it came from."""
+    """The whole configuration; `source` is the file it came from (set by `load_settings`)."""
+
+    _source: Path = PrivateAttr(default=Path("config.toml"))
+
+    @property
+    def source(self) -> Path:
+        return self._source
 
     bot: BotSection = BotSection()
     telegram: TelegramSection = TelegramSection()
@@ -194,15 +201,21 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise ConfigError(path, "(file)", f"cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, "(syntax)", str(error)) from None
-    if token := environ.get(ENV_TELEGRAM_TOKEN):
-        data.setdefault("telegram", {})["token"] = token
-    if secret := environ.get(ENV_SECRET):
-        data.setdefault("privacy", {})["secret"] = secret
+    for section, key, variable in (
+        ("telegram", "token", ENV_TELEGRAM_TOKEN),
+        ("privacy", "secret", ENV_SECRET),
+    ):
+        value = environ.get(variable)
+        # A section that is not a table is left for validation to report with its key.
+        if value and isinstance(data.setdefault(section, {}), dict):
+            data[section][key] = value
     try:
         settings = Settings.model_validate(data)
     except ValidationError as error:
         raise _config_error(path, error) from None
-    return _resolve_paths(settings, path.parent)
+    resolved = _resolve_paths(settings, path.parent)
+    resolved._source = path
+    return resolved
 
 
 def _config_error(path: Path, error: ValidationError) -> ConfigError:

@@ -9,9 +9,11 @@ from datetime import timedelta
 from bot.config import ConfigError, Settings
 from bot.questionnaires import load_catalogue
 from handlers.conversation import Agency, Conversation
+from handlers.scores import Scores
 from storage.database import Database
 from storage.migrations import migrate
 from storage.responses import ResponseStore
+from storage.tallies import TallyStore
 from survey.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,7 @@ class Services:
     database: Database
     responses: ResponseStore
     conversation: Conversation
+    scores: Scores
 
     async def close(self) -> None:
         await self.database.close()
@@ -33,7 +36,7 @@ def check_catalogue(settings: Settings, catalogue: Catalogue) -> None:
     """Every questionnaire the config names must exist."""
     if settings.survey.questionnaire not in catalogue:
         raise ConfigError(
-            "config",
+            settings.source,
             "survey.questionnaire",
             f"unknown questionnaire {settings.survey.questionnaire!r}; "
             f"known: {', '.join(catalogue.ids)}",
@@ -41,7 +44,7 @@ def check_catalogue(settings: Settings, catalogue: Catalogue) -> None:
     for index, agency in enumerate(settings.agencies):
         if agency.questionnaire and agency.questionnaire not in catalogue:
             raise ConfigError(
-                "config",
+                settings.source,
                 f"agencies[{index}].questionnaire",
                 f"unknown questionnaire {agency.questionnaire!r}; "
                 f"known: {', '.join(catalogue.ids)}",
@@ -56,9 +59,8 @@ async def open_services(settings: Settings) -> Services:
     applied = await migrate(database)
     if applied:
         log.info("database %s migrated to version %d", settings.storage.path, applied[-1].version)
-    agencies = [
-        Agency(a.code, a.name, settings.questionnaire_of(a.code)) for a in settings.agencies
-    ]
+    agencies = configured_agencies(settings)
+    scores = build_scores(settings, catalogue, database, agencies)
     responses = ResponseStore(database)
     await responses.sync_agencies((a.code, a.name, a.questionnaire) for a in agencies)
     conversation = Conversation(
@@ -69,5 +71,25 @@ async def open_services(settings: Settings) -> Services:
         zone=settings.bot.zone,
         default_language=settings.bot.default_language,
         resubmit_after=timedelta(hours=settings.survey.resubmit_after_hours),
+        index_line=scores.index_line,
     )
-    return Services(settings, catalogue, database, responses, conversation)
+    return Services(settings, catalogue, database, responses, conversation, scores)
+
+
+def configured_agencies(settings: Settings) -> list[Agency]:
+    """The agencies of the config, each with the questionnaire it uses."""
+    return [Agency(a.code, a.name, settings.questionnaire_of(a.code)) for a in settings.agencies]
+
+
+def build_scores(
+    settings: Settings, catalogue: Catalogue, database: Database, agencies: list[Agency]
+) -> Scores:
+    """The index service as the config sets it up (questionnaires, threshold, weights)."""
+    return Scores(
+        TallyStore(database),
+        catalogue,
+        agencies,
+        default_questionnaire=settings.survey.questionnaire,
+        min_responses=settings.survey.min_responses,
+        weights=settings.survey.element_weights,
+    )

@@ -135,7 +135,7 @@ class Conversation:
                 )
             case actions.Forget(confirmed=True):
                 count = await self._store.forget(citizen.respondent)
-                return Reply(edit=say(self._default_language, "forgotten", count=count))
+                return Reply(edit=say(language, "forgotten", count=count))
             case actions.Forget(confirmed=False):
                 return Reply(edit=say(language, "forget_kept"))
             case actions.SetLanguage(chosen):

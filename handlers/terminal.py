@@ -63,7 +63,7 @@ class TerminalChat:
                 return await conversation.choose_language(citizen, argument, now)
             case "/forget":
                 return await conversation.forget(citizen)
-        if text.isdigit() and 1 <= int(text) <= len(self._choices):
+        if text.isdecimal() and 1 <= int(text) <= len(self._choices):
             choice = self._choices[int(text) - 1]
             return await conversation.press(citizen, actions.encode(choice.action), now)
         return await conversation.type(citizen, text, now)

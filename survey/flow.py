@@ -7,6 +7,7 @@ the step the input was made for, stores the returned `Record` together with the 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -178,7 +179,7 @@ def _read(
 
 def _scale_value(action: Pick | Typed, allow_na: bool) -> str | None:
     raw = action.value if isinstance(action, Pick) else action.text
-    if allow_na and raw.strip().lower() == NOT_APPLICABLE:
+    if allow_na and _normal(raw) == NOT_APPLICABLE:
         return NOT_APPLICABLE
     value = read_scale_answer(raw)
     if value is None:
@@ -186,23 +187,28 @@ def _scale_value(action: Pick | Typed, allow_na: bool) -> str | None:
     return str(value)
 
 
+def _normal(text: str) -> str:
+    """Typed text compared as composed, case-folded words (some keyboards send NFD)."""
+    return unicodedata.normalize("NFC", " ".join(text.split())).casefold()
+
+
 def value_is_na(raw: str) -> bool:
     """Whether typed text means "not applicable" (`0`, `na`, `không áp dụng`)."""
-    return raw.strip().lower() in {"0", "na", "n/a", "không áp dụng", "khong ap dung"}
+    return _normal(raw) in {"0", "na", "n/a", "không áp dụng", "khong ap dung"}
 
 
 def _option(step: OptionalStep, action: Pick | Typed) -> str | None:
     if isinstance(action, Pick):
         return action.value if any(o.id == action.value for o in step.options) else None
-    wanted = action.text.strip().casefold()
+    wanted = _normal(action.text)
     for option in step.options:
-        if wanted in {option.text.vi.casefold(), option.text.en.casefold()}:
+        if wanted in {_normal(option.text.vi), _normal(option.text.en)}:
             return option.id
     return None
 
 
 def _consent_word(text: str) -> str | None:
-    word = text.strip().casefold()
+    word = _normal(text)
     if word in {"đồng ý", "dong y", "agree", "yes", "có", "co"}:
         return AGREE
     if word in {"không", "khong", "no", "decline"}:

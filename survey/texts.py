@@ -37,7 +37,6 @@ _VI: dict[str, str] = {
         "Cảm ơn Ông/Bà đã dành thời gian đánh giá {agency}! "
         "Ý kiến của Ông/Bà giúp cơ quan phục vụ người dân tốt hơn."
     ),
-    "thanks_index": "Chỉ số hài lòng hiện tại của {agency}: {value} ({count} phiếu, {period}).",
     "resume": (
         "Ông/Bà đang làm dở phiếu khảo sát về {agency} "
         "(đã trả lời {done}/{total} nhận định). Tiếp tục?"
@@ -79,6 +78,34 @@ _VI: dict[str, str] = {
     "too_long": "Tin nhắn quá dài.",
     "more": "Trang sau »",
     "previous": "« Trang trước",
+    "official_only": (
+        "Lệnh này chỉ dành cho cán bộ được cấp quyền. Nếu có mã mời, gửi /register MÃ."
+    ),
+    "admin_only": "Chỉ quản trị viên mới tạo được mã mời.",
+    "out_of_scope": (
+        "«{word}» không phải mã cơ quan trong phạm vi của Ông/Bà, cũng không phải kỳ hợp lệ."
+    ),
+    "period_help": (
+        "Kỳ hợp lệ: week, month, quarter, year, 2026-10, 2026-Q3, 2026, 2026-10-01..2026-10-31."
+    ),
+    "command_example": "Ví dụ: /{command} {agency} 2026-10",
+    "invite_created": (
+        "Mã mời: {code}\nPhạm vi: {agencies}\nHết hạn: {expires}\n"
+        "Cán bộ mở bot và gửi: /register {code}"
+    ),
+    "invite_needs_agency": (
+        "Ghi rõ cơ quan, ví dụ: /invite {agency} (hoặc /invite * cho mọi cơ quan)."
+    ),
+    "registered": "Đăng ký thành công. Ông/Bà xem được: {agencies}. Gõ /score để xem chỉ số.",
+    "register_failed": "Mã mời không hợp lệ, đã được dùng hoặc đã hết hạn.",
+    "register_usage": "Gửi /register kèm mã mời, ví dụ: /register ABCD-EFGH",
+    "subscribed": "Đã đăng ký nhận bản tin tuần (sáng thứ Hai). Gõ /unsubscribe để huỷ.",
+    "already_subscribed": "Ông/Bà đã đăng ký nhận bản tin tuần rồi.",
+    "unsubscribed": "Đã huỷ nhận bản tin tuần.",
+    "not_subscribed": "Ông/Bà chưa đăng ký nhận bản tin tuần.",
+    "export_ready": "Dữ liệu {period}: {count} cơ quan.",
+    "all_agencies": "tất cả cơ quan",
+    "no_agency_in_scope": "Ông/Bà chưa được giao cơ quan nào.",
 }
 
 _EN: dict[str, str] = {
@@ -110,9 +137,6 @@ _EN: dict[str, str] = {
     "thanks": (
         "Thank you for taking the time to rate {agency}! "
         "Your answers help the agency serve citizens better."
-    ),
-    "thanks_index": (
-        "Current satisfaction index of {agency}: {value} ({count} responses, {period})."
     ),
     "resume": (
         "You have an unfinished survey about {agency} ({done}/{total} statements answered). "
@@ -155,6 +179,31 @@ _EN: dict[str, str] = {
     "too_long": "That message is too long.",
     "more": "Next page »",
     "previous": "« Previous page",
+    "official_only": (
+        "This command is for registered officials. With an invite code, send /register CODE."
+    ),
+    "admin_only": "Only an administrator can create invite codes.",
+    "out_of_scope": "“{word}” is neither an agency code in your scope nor a valid period.",
+    "period_help": (
+        "Valid periods: week, month, quarter, year, 2026-10, 2026-Q3, 2026, "
+        "2026-10-01..2026-10-31."
+    ),
+    "command_example": "Example: /{command} {agency} 2026-10",
+    "invite_created": (
+        "Invite code: {code}\nScope: {agencies}\nExpires: {expires}\n"
+        "The official opens the bot and sends: /register {code}"
+    ),
+    "invite_needs_agency": "Name the agencies, e.g. /invite {agency} (or /invite * for all).",
+    "registered": "Registered. You can see: {agencies}. Type /score to see the index.",
+    "register_failed": "That invite code is invalid, already used or expired.",
+    "register_usage": "Send /register with your invite code, e.g. /register ABCD-EFGH",
+    "subscribed": "Subscribed to the weekly digest (Monday mornings). Type /unsubscribe to stop.",
+    "already_subscribed": "You are already subscribed to the weekly digest.",
+    "unsubscribed": "Unsubscribed from the weekly digest.",
+    "not_subscribed": "You are not subscribed to the weekly digest.",
+    "export_ready": "Data for {period}: {count} agencies.",
+    "all_agencies": "all agencies",
+    "no_agency_in_scope": "No agency has been assigned to you yet.",
 }
 
 _CATALOGUE: dict[Language, dict[str, str]] = {"vi": _VI, "en": _EN}

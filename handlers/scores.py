@@ -1,0 +1,146 @@
+"""Officials' index queries, channel-neutral: a scorecard, a ranking, the citizen's index line.
+
+Used by the chat commands, the digest and the command line alike; nothing here knows a channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+from handlers.conversation import Agency
+from storage.tallies import TallyStore
+from survey.catalogue import Catalogue
+from survey.index import IndexResult, Ranked, compare, compute_index, rank
+from survey.models import ELEMENT_IDS, Language
+from survey.period import Period
+from survey.scorecard import Scorecard, render_index_line
+from survey.tally import EMPTY, Tallies
+
+INDEX_LINE_DAYS = 90
+"""The thank-you message shows the index over this many days, ending today."""
+
+
+class UnknownAgency(LookupError):
+    """An agency code that is not configured, or not in the caller's scope."""
+
+    def __init__(self, code: str, known: Sequence[str]) -> None:
+        super().__init__(f"unknown agency {code!r}; known codes: {', '.join(known) or '(none)'}")
+        self.code = code
+        self.known = tuple(known)
+
+
+class Scores:
+    """Computes index results from the stored tallies, for one agency or several pooled."""
+
+    def __init__(
+        self,
+        tallies: TallyStore,
+        catalogue: Catalogue,
+        agencies: Sequence[Agency],
+        *,
+        default_questionnaire: str,
+        min_responses: int,
+        weights: Mapping[str, float],
+    ) -> None:
+        self._tallies = tallies
+        self._catalogue = catalogue
+        self._agencies = {agency.code: agency for agency in agencies}
+        self._default_questionnaire = default_questionnaire
+        self._min_responses = min_responses
+        # The config lists only the weights it changes; every other element weighs 1.
+        self._weights = {element: weights.get(element, 1.0) for element in ELEMENT_IDS}
+
+    @property
+    def min_responses(self) -> int:
+        return self._min_responses
+
+    def agency(self, code: str, scope: Sequence[str] | None = None) -> Agency:
+        """The configured agency ``code``, if ``scope`` (None = all) includes it."""
+        visible = self._visible(scope)
+        found = self._agencies.get(code)
+        if found is None or found.code not in visible:
+            raise UnknownAgency(code, visible)
+        return found
+
+    async def scorecard(
+        self, agency: str | None, period: Period, scope: Sequence[str] | None = None
+    ) -> Scorecard:
+        """One agency's scorecard, or with ``agency`` None the agencies of ``scope`` pooled.
+
+        Pooling adds up the responses to the default questionnaire only: indices of different
+        forms do not add up criterion by criterion. ``scope`` None means every configured
+        agency.
+
+        Raises:
+            UnknownAgency: ``agency`` is not configured or not in ``scope``.
+        """
+        if agency is None:
+            questionnaire = self._default_questionnaire
+            codes: Sequence[str] = self._visible(scope)
+            name = ""
+        else:
+            found = self.agency(agency, scope)
+            questionnaire, codes, name = found.questionnaire, (found.code,), found.name
+        current, before = await self._tallies.weekly(
+            questionnaire, (period, period.previous()), codes
+        )
+        result = self._index(current, questionnaire)
+        previous = self._index(before, questionnaire)
+        return Scorecard(
+            agency=agency,
+            name=name,
+            questionnaire=self._catalogue[questionnaire],
+            period=period,
+            result=result,
+            previous=previous,
+            change=compare(result, previous),
+            comments=await self._tallies.comments(questionnaire, period, codes),
+            min_responses=self._min_responses,
+        )
+
+    async def ranking(
+        self, period: Period, scope: Sequence[str] | None = None
+    ) -> list[tuple[str, Ranked]]:
+        """Every agency of ``scope`` (None = all) by SIPAS, as (agency name, `Ranked`).
+
+        Each agency is indexed on its own questionnaire; one query per questionnaire in use.
+        """
+        by_questionnaire: dict[str, list[str]] = {}
+        for code in self._visible(scope):
+            questionnaire = self._agencies[code].questionnaire
+            by_questionnaire.setdefault(questionnaire, []).append(code)
+        results: dict[str, IndexResult] = {}
+        for questionnaire, codes in by_questionnaire.items():
+            found = await self._tallies.per_agency(questionnaire, period, codes)
+            for code in codes:
+                results[code] = self._index(found.get(code, EMPTY), questionnaire)
+        return [(self._agencies[row.key].name, row) for row in rank(results)]
+
+    async def index_line(self, agency: str, today: date, language: Language) -> str | None:
+        """The agency's index over the last 90 days for the thank-you message, if not suppressed.
+
+        Matches `handlers.conversation.IndexLine`.
+        """
+        found = self._agencies.get(agency)
+        if found is None:
+            return None
+        period = Period(today - timedelta(days=INDEX_LINE_DAYS - 1), today)
+        tallies = await self._tallies.tallies(found.questionnaire, period, (found.code,))
+        result = self._index(tallies, found.questionnaire)
+        return render_index_line(found.name, result, INDEX_LINE_DAYS, language)
+
+    def _visible(self, scope: Sequence[str] | None) -> list[str]:
+        """The configured agency codes in ``scope``, in config order."""
+        if scope is None:
+            return list(self._agencies)
+        wanted = set(scope)
+        return [code for code in self._agencies if code in wanted]
+
+    def _index(self, tallies: Tallies, questionnaire: str) -> IndexResult:
+        return compute_index(
+            tallies,
+            self._catalogue[questionnaire].criterion_ids,
+            min_responses=self._min_responses,
+            weights=self._weights,
+        )
