@@ -99,11 +99,15 @@ class RecordingRequest(BaseRequest):
 _update_ids = itertools.count(1)
 
 
-def user(user_id: int, name: str = "Nguyễn Văn An", username: str | None = "an_nguyen") -> dict[str, Any]:
+def user(
+    user_id: int, name: str = "Nguyễn Văn An", username: str | None = "an_nguyen"
+) -> dict[str, Any]:
     return {"id": user_id, "is_bot": False, "first_name": name, "username": username}
 
 
-def text_update(user_id: int, text: str, *, update_id: int | None = None, **extra: Any) -> dict[str, Any]:
+def text_update(
+    user_id: int, text: str, *, update_id: int | None = None, **extra: Any
+) -> dict[str, Any]:
     message: dict[str, Any] = {
         "message_id": next(_update_ids) + 50_000,
         "date": 0,
@@ -139,7 +143,9 @@ def press_update(
     }
 
 
-async def feed(application: Application[Any, Any, Any, Any, Any, Any], data: dict[str, Any]) -> None:
+async def feed(
+    application: Application[Any, Any, Any, Any, Any, Any], data: dict[str, Any]
+) -> None:
     """Process one update through the real dispatcher, as polling would."""
     await application.process_update(Update.de_json(data, application.bot))
 

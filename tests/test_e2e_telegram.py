@@ -61,7 +61,7 @@ def resume(citizen: Citizen) -> None:
     before = citizen.last_id()
     citizen.api.send_text(citizen.user_id, "/start")
     offer = citizen.wait_for_new(before)
-    assert [label for row in offer.buttons for label, _ in row][0] == "Tiếp tục"
+    assert next(label for row in offer.buttons for label, _ in row) == "Tiếp tục"
     citizen.press(offer, "Tiếp tục")
     answer_until_done(citizen, offer.message_id)
 
