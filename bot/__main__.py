@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="start", type=_day, metavar="DATE", help="first day")
     report.add_argument("--to", dest="end", type=_day, metavar="DATE", help="last day")
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    imports = _command(sub, "import-responses", "import paper forms typed into a CSV or XLSX")
+    imports.add_argument("file", type=Path, help="the .csv or .xlsx file")
+    export = _command(sub, "export", "write the responses and index tables of a period")
+    export.add_argument("--period", default=None, help="e.g. month, 2026-10, 2026-Q3")
+    export.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
+    export.add_argument("--agency", metavar="CODE", help="one agency (default: all)")
     return parser
 
 

@@ -18,6 +18,7 @@ from handlers.context import BotContext, ChatServices, attach
 from handlers.errors import on_error
 from handlers.ordering import PerUserUpdateProcessor
 from handlers.telegram import add_citizen_handlers
+from handlers.telegram_officials import add_official_handlers
 
 log = logging.getLogger(__name__)
 TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
@@ -76,6 +77,7 @@ def build_application(
     application: TelegramApp = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["clock"] = clock or _utc_now
+    add_official_handlers(application)  # before the citizen side's unknown-command reply
     add_citizen_handlers(application)
     application.add_error_handler(on_error)
     return application
@@ -102,6 +104,7 @@ async def on_shutdown(application: TelegramApp) -> None:
 def chat_services(services: Services, clock: Clock) -> ChatServices:
     return ChatServices(
         conversation=services.conversation,
+        desk=services.desk,
         secret=services.settings.privacy.secret.get_secret_value(),
         clock=clock,
     )

@@ -5,15 +5,21 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.config import EXAMPLE_SECRET, Settings
+from bot.exporting import write_period_export
 from bot.questionnaires import load_catalogue
 from bot.reporting import report
-from bot.services import check_catalogue
+from bot.services import check_catalogue, open_services
 from bot.terminal import run_terminal
+from bot.transfer import SheetError, read_paper_forms
 from storage.database import Database
+from storage.imports import store_paper_responses
 from storage.migrations import migrate
+from survey.paper import PaperFormError
+from survey.period import PeriodError, parse_period
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +34,12 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await migrate_database(settings)
         case "report":
             return await report_command(settings, args)
+        case "import-responses":
+            code, message = await import_responses(settings, args.file, datetime.now(UTC))
+            print(message, file=sys.stdout if code == 0 else sys.stderr)
+            return code
+        case "export":
+            return await export_command(settings, args)
     raise AssertionError(args.command)
 
 
@@ -73,6 +85,55 @@ async def report_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(text, file=sys.stdout if code == 0 else sys.stderr)
     return code
+
+
+async def import_responses(settings: Settings, path: Path, now: datetime) -> tuple[int, str]:
+    """Validate every row of `path`, then store all of them in one transaction, or none.
+
+    Returns the exit code (0 imported, 1 the file was refused) and the message to print.
+    """
+    services = await open_services(settings)
+    try:
+        try:
+            responses = read_paper_forms(settings, services.catalogue, path, now)
+        except SheetError as error:
+            return 1, str(error)
+        except PaperFormError as error:
+            return 1, f"{path}: nothing imported, {error}"
+        count = await store_paper_responses(services.database, responses, settings.bot.zone, now)
+    finally:
+        await services.close()
+    return 0, f"imported {count} responses from {path}"
+
+
+async def export_command(settings: Settings, args: argparse.Namespace) -> int:
+    today = datetime.now(settings.bot.zone).date()
+    try:
+        period = parse_period(args.period, today)
+    except PeriodError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    services = await open_services(settings)
+    try:
+        agencies = [args.agency] if args.agency else None
+        if args.agency and settings.agency(args.agency) is None:
+            known = ", ".join(a.code for a in settings.agencies)
+            print(f"error: unknown agency {args.agency!r}; known codes: {known}", file=sys.stderr)
+            return 2
+        out = await write_period_export(
+            services.scores,
+            services.database,
+            services.catalogue,
+            period=period,
+            agencies=agencies,
+            fmt=args.format,
+            out=args.out,
+            language=settings.bot.default_language,
+        )
+    finally:
+        await services.close()
+    print(f"wrote {out} ({period})")
+    return 0
 
 
 async def migrate_database(settings: Settings) -> int:

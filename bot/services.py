@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bot.config import ConfigError, Settings
+from bot.exporting import write_period_export
 from bot.questionnaires import load_catalogue
 from handlers.conversation import Agency, Conversation
+from handlers.officials import OfficialDesk
 from handlers.scores import Scores
 from storage.database import Database
 from storage.migrations import migrate
+from storage.officials import OfficialStore
 from storage.responses import ResponseStore
 from storage.tallies import TallyStore
+from survey.access import Official
 from survey.catalogue import Catalogue
+from survey.period import Period
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +35,8 @@ class Services:
     responses: ResponseStore
     conversation: Conversation
     scores: Scores
+    officials: OfficialStore
+    desk: OfficialDesk
 
     async def close(self) -> None:
         await self.database.close()
@@ -73,7 +83,40 @@ async def open_services(settings: Settings) -> Services:
         resubmit_after=timedelta(hours=settings.survey.resubmit_after_hours),
         index_line=scores.index_line,
     )
-    return Services(settings, catalogue, database, responses, conversation, scores)
+    officials = OfficialStore(database)
+
+    async def export_file(agencies: Sequence[str] | None, period: Period, fmt: str) -> Path:
+        folder = Path(tempfile.mkdtemp(prefix="sipas-export-"))
+        return await write_period_export(
+            scores,
+            database,
+            catalogue,
+            period=period,
+            agencies=agencies,
+            fmt="csv" if fmt == "csv" else "xlsx",
+            out=folder / f"sipas_{period.start}_{period.end}.{fmt}",
+            language=settings.bot.default_language,
+        )
+
+    desk = OfficialDesk(
+        officials,
+        scores,
+        agencies,
+        configured_officials(settings),
+        zone=settings.bot.zone,
+        export_file=export_file,
+        min_responses=settings.survey.min_responses,
+    )
+    return Services(
+        settings, catalogue, database, responses, conversation, scores, officials, desk
+    )
+
+
+def configured_officials(settings: Settings) -> list[Official]:
+    """The officials of the config; Telegram ids are kept as text like every channel's ids."""
+    return [
+        Official("telegram", str(o.telegram_id), o.role, o.agencies) for o in settings.officials
+    ]
 
 
 def configured_agencies(settings: Settings) -> list[Agency]:

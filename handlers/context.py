@@ -10,6 +10,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from handlers.conversation import Conversation
+from handlers.officials import OfficialDesk
 
 SERVICES_KEY = "services"
 
@@ -19,6 +20,7 @@ class ChatServices:
     """What the chat handlers need: the conversation, the pseudonym secret and the clock."""
 
     conversation: Conversation
+    desk: OfficialDesk
     secret: str
     clock: Callable[[], datetime]
 

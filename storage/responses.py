@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -12,9 +13,10 @@ import aiosqlite
 from storage.database import Database
 from survey.flow import ExtraAnswer, Moved, Progress, ScaleAnswer, Status
 from survey.models import Language
-from survey.tally import response_counts, response_pairs
+from survey.tally import tally
 
 NA_CODE = 0  # how "not applicable" is stored in answers.value
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ class ResponseStore:
                 (progress.response_id, record.field, record.value),
             )
         if completion is not None:
-            await add_to_aggregates(connection, progress.response_id, +1)
+            await add_to_aggregates(connection, [progress.response_id], +1)
             await connection.execute(
                 "INSERT OR REPLACE INTO resubmit_locks (lock, agency, until) VALUES (?, ?, ?)",
                 (completion.lock, progress.agency, completion.lock_until.isoformat()),
@@ -232,9 +234,8 @@ class ResponseStore:
                 "SELECT id, status FROM responses WHERE respondent = ?", (respondent,)
             ) as cursor:
                 rows = list(await cursor.fetchall())
-            for response_id, status in rows:
-                if status == "completed":
-                    await add_to_aggregates(connection, response_id, -1)
+            completed = [response_id for response_id, status in rows if status == "completed"]
+            await add_to_aggregates(connection, completed, -1)
             await connection.execute("DELETE FROM responses WHERE respondent = ?", (respondent,))
             await connection.execute("DELETE FROM respondents WHERE respondent = ?", (respondent,))
         return len(rows)
@@ -245,44 +246,68 @@ def _stored(value: int | None) -> int:
 
 
 async def add_to_aggregates(
-    connection: aiosqlite.Connection, response_id: int, sign: int
+    connection: aiosqlite.Connection, response_ids: Sequence[int], sign: int
 ) -> None:
-    """Add (sign=+1) or remove (sign=-1) one completed response's share of the daily tables."""
-    async with connection.execute(
-        "SELECT agency, questionnaire, day FROM responses WHERE id = ?", (response_id,)
-    ) as cursor:
-        head = await cursor.fetchone()
-    assert head is not None
-    agency, questionnaire, day = head
-    async with connection.execute(
-        "SELECT criterion, value FROM answers WHERE response_id = ?", (response_id,)
-    ) as cursor:
-        stored = list(await cursor.fetchall())
-    async with connection.execute(
-        "SELECT 1 FROM extras WHERE response_id = ? AND field = 'comment' AND value IS NOT NULL",
-        (response_id,),
-    ) as cursor:
-        comments = 1 if await cursor.fetchone() else 0
-    answers: Mapping[str, int | None] = {c: (None if v == NA_CODE else v) for c, v in stored}
-    key = (agency, questionnaire, day)
-    await connection.execute(
+    """Add (sign=+1) or remove (sign=-1) completed responses' share of the daily tables.
+
+    Responses are grouped by (agency, questionnaire, day) and tallied once per group, so a
+    bulk import writes each aggregate row once instead of once per response.
+    """
+    heads: dict[int, tuple[str, str, str]] = {}
+    answers: dict[int, dict[str, int | None]] = defaultdict(dict)
+    commented: set[int] = set()
+    for start in range(0, len(response_ids), _CHUNK):
+        chunk = list(response_ids[start : start + _CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        async with connection.execute(
+            f"SELECT id, agency, questionnaire, day FROM responses WHERE id IN ({marks})", chunk
+        ) as cursor:
+            for response_id, agency, questionnaire, day in await cursor.fetchall():
+                heads[response_id] = (agency, questionnaire, day)
+        async with connection.execute(
+            f"SELECT response_id, criterion, value FROM answers WHERE response_id IN ({marks})",
+            chunk,
+        ) as cursor:
+            for response_id, criterion, value in await cursor.fetchall():
+                answers[response_id][criterion] = None if value == NA_CODE else value
+        async with connection.execute(
+            f"SELECT response_id FROM extras WHERE response_id IN ({marks}) "
+            "AND field = 'comment' AND value IS NOT NULL",
+            chunk,
+        ) as cursor:
+            commented.update(row[0] for row in await cursor.fetchall())
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for response_id in response_ids:
+        groups[heads[response_id]].append(response_id)
+    totals, counts, pairs = [], [], []
+    for key, members in groups.items():
+        part = tally(answers[member] for member in members)
+        comments = sum(member in commented for member in members)
+        totals.append((*key, sign * part.responses, sign * comments))
+        counts += [
+            (*key, criterion, value, sign * count)
+            for criterion, by_value in part.counts.items()
+            for value, count in by_value.items()
+        ]
+        pairs += [
+            (*key, c1, c2, sign * m.ss, sign * m.sv, sign * m.vs, sign * m.vv)
+            for (c1, c2), m in part.pairs.items()
+        ]
+    await connection.executemany(
         "INSERT INTO daily_responses (agency, questionnaire, day, responses, comments) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
         "responses = responses + excluded.responses, comments = comments + excluded.comments",
-        (*key, sign, sign * comments),
+        totals,
     )
     await connection.executemany(
         "INSERT INTO daily_counts (agency, questionnaire, day, criterion, value, count) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count",
-        [(*key, criterion, value, sign) for criterion, value in response_counts(answers)],
+        counts,
     )
     await connection.executemany(
         "INSERT INTO daily_pairs (agency, questionnaire, day, c1, c2, ss, sv, vs, vv) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
         "ss = ss + excluded.ss, sv = sv + excluded.sv, vs = vs + excluded.vs, "
         "vv = vv + excluded.vv",
-        [
-            (*key, c1, c2, sign * m.ss, sign * m.sv, sign * m.vs, sign * m.vv)
-            for c1, c2, m in response_pairs(answers)
-        ],
+        pairs,
     )

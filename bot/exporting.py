@@ -1,0 +1,124 @@
+"""Builds an export file for a period: the responses plus the index tables (ranking, criteria)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from bot.transfer import IndexTable, Value, write_export
+from handlers.scores import Scores
+from storage.database import Database
+from storage.exports import export_rows
+from survey.catalogue import Catalogue
+from survey.index import Estimate
+from survey.models import ELEMENT_IDS, Language
+from survey.period import Period
+
+_HEADERS: dict[Language, dict[str, str]] = {
+    "vi": {
+        "ranking": "Xếp hạng chỉ số hài lòng {period}",
+        "criteria": "Chỉ số theo tiêu chí {period}",
+        "rank": "Hạng",
+        "code": "Mã",
+        "agency": "Cơ quan",
+        "responses": "Số phiếu",
+        "low": "KTC 95% thấp",
+        "high": "KTC 95% cao",
+        "note": "Ghi chú",
+        "criterion": "Tiêu chí",
+        "value": "Chỉ số (%)",
+        "suppressed": "chưa đủ phiếu (n={n}, cần {minimum})",
+    },
+    "en": {
+        "ranking": "Satisfaction index ranking {period}",
+        "criteria": "Index by criterion {period}",
+        "rank": "Rank",
+        "code": "Code",
+        "agency": "Agency",
+        "responses": "Responses",
+        "low": "95% CI low",
+        "high": "95% CI high",
+        "note": "Note",
+        "criterion": "Criterion",
+        "value": "Index (%)",
+        "suppressed": "not enough responses (n={n}; {minimum} needed)",
+    },
+}
+
+
+async def index_tables(
+    scores: Scores, period: Period, agencies: Sequence[str] | None, language: Language
+) -> list[IndexTable]:
+    """The ranking (SIPAS, elements) and each ranked agency's criteria; suppressed: no numbers."""
+    words = _HEADERS[language]
+    ranked = await scores.ranking(period, agencies)
+    ranking_rows: list[list[Value]] = []
+    criteria_rows: list[list[Value]] = []
+    for name, row in ranked:
+        result = row.result
+        if result.suppressed or result.sipas is None:
+            note = words["suppressed"].format(n=result.responses, minimum=scores.min_responses)
+            ranking_rows.append(["", row.key, name, result.responses, *[None] * 8, note])
+            continue
+        elements = [_value(result.elements.get(element)) for element in ELEMENT_IDS]
+        ranking_rows.append(
+            [
+                row.rank,
+                row.key,
+                name,
+                result.responses,
+                _value(result.sipas),
+                round(result.sipas.low, 2),
+                round(result.sipas.high, 2),
+                *elements,
+                "",
+            ]
+        )
+        criteria_rows += [
+            [row.key, criterion, _value(e), e.n, round(e.low, 2), round(e.high, 2)]
+            for criterion, e in result.criteria.items()
+        ]
+    return [
+        IndexTable(
+            words["ranking"].format(period=period),
+            [
+                words["rank"],
+                words["code"],
+                words["agency"],
+                words["responses"],
+                "SIPAS",
+                words["low"],
+                words["high"],
+                *ELEMENT_IDS,
+                words["note"],
+            ],
+            ranking_rows,
+        ),
+        IndexTable(
+            words["criteria"].format(period=period),
+            [words["code"], words["criterion"], words["value"], "n", words["low"], words["high"]],
+            criteria_rows,
+        ),
+    ]
+
+
+async def write_period_export(
+    scores: Scores,
+    database: Database,
+    catalogue: Catalogue,
+    *,
+    period: Period,
+    agencies: Sequence[str] | None,
+    fmt: Literal["csv", "xlsx"],
+    out: Path,
+    language: Language,
+) -> Path:
+    """Write one period's export file to `out` and return it."""
+    tables = await index_tables(scores, period, agencies, language)
+    data = await export_rows(database, period, agencies)
+    return write_export(data, catalogue, fmt, out, tables)
+
+
+def _value(estimate: Estimate | None) -> float | None:
+    return None if estimate is None else round(estimate.value, 2)

@@ -1,0 +1,225 @@
+"""The officials' desk, channel-neutral: who may ask, what they asked, and the answer."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from handlers.conversation import Agency
+from handlers.scores import Scores
+from storage.officials import OfficialStore
+from survey.access import ALL, Official
+from survey.models import Language
+from survey.numbers import format_date
+from survey.period import Period, PeriodError, parse_period
+from survey.scorecard import render_criteria, render_ranking, render_score
+from survey.texts import say
+
+INVITE_LIFETIME = timedelta(hours=72)
+FORMATS = ("csv", "xlsx")
+# Writes an export of the given agencies (None = all) and period; returns the file.
+ExportFile = Callable[[Sequence[str] | None, Period, str], Awaitable[Path]]
+
+
+@dataclass(frozen=True)
+class DeskReply:
+    text: str
+    document: Path | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One official command: what was asked, by whom, when, in which language."""
+
+    command: str
+    args: tuple[str, ...]
+    channel: str
+    user_id: str
+    now: datetime
+    language: Language
+
+
+@dataclass(frozen=True)
+class _Arguments:
+    agency: str | None
+    period: Period
+    fmt: str
+
+
+class OfficialDesk:
+    """Answers officials' commands; everyone else gets a polite refusal and no figure."""
+
+    def __init__(
+        self,
+        store: OfficialStore,
+        scores: Scores,
+        agencies: Sequence[Agency],
+        configured: Sequence[Official],
+        *,
+        zone: ZoneInfo,
+        export_file: ExportFile,
+        min_responses: int,
+    ) -> None:
+        self._store = store
+        self._scores = scores
+        self._agencies = {a.code: a for a in agencies}
+        self._configured = {(o.channel, o.user_id): o for o in configured}
+        self._zone = zone
+        self._export_file = export_file
+        self._min_responses = min_responses
+
+    async def official(self, channel: str, user_id: str) -> Official | None:
+        """The config wins over a registration, so an operator can always correct a scope."""
+        configured = self._configured.get((channel, user_id))
+        return configured or await self._store.registered(channel, user_id)
+
+    async def handle(self, request: Request) -> DeskReply:
+        language = request.language
+        if request.command == "register":
+            return await self._register(request)
+        official = await self.official(request.channel, request.user_id)
+        if official is None:
+            return DeskReply(say(language, "official_only"))
+        scope = official.scope(list(self._agencies))
+        if not scope:
+            return DeskReply(say(language, "no_agency_in_scope"))
+        if request.command == "invite":
+            return await self._invite(request, official)
+        if request.command in ("subscribe", "unsubscribe"):
+            return await self._subscription(request)
+        try:
+            args = self._arguments(request, scope)
+        except PeriodError as error:
+            word = error.text
+            example = say(language, "command_example", command=request.command, agency=scope[0])
+            return DeskReply(
+                "\n".join(
+                    [
+                        say(language, "out_of_scope", word=word),
+                        say(language, "period_help"),
+                        example,
+                    ]
+                )
+            )
+        pool = None if official.sees_all else scope
+        return await self._answer(request.command, args, pool, scope, language)
+
+    async def _answer(
+        self,
+        command: str,
+        args: _Arguments,
+        pool: Sequence[str] | None,
+        scope: Sequence[str],
+        language: Language,
+    ) -> DeskReply:
+        if command in ("score", "criteria"):
+            agency = args.agency or (scope[0] if len(scope) == 1 else None)
+            card = await self._scores.scorecard(agency, args.period, pool)
+            render = render_score if command == "score" else render_criteria
+            return DeskReply(render(card, language))
+        if command == "ranking":
+            rows = await self._scores.ranking(args.period, scope)
+            return DeskReply(render_ranking(rows, args.period, language, self._min_responses))
+        if command == "export":
+            chosen = [args.agency] if args.agency else pool
+            path = await self._export_file(chosen, args.period, args.fmt)
+            count = len(chosen) if chosen is not None else len(self._agencies)
+            return DeskReply(
+                say(
+                    language,
+                    "export_ready",
+                    period=self._period_text(args.period, language),
+                    count=count,
+                ),
+                document=path,
+            )
+        raise ValueError(f"not an official command: {command}")
+
+    def _arguments(self, request: Request, scope: Sequence[str]) -> _Arguments:
+        agency: str | None = None
+        fmt = "xlsx"
+        rest: list[str] = []
+        by_code = {code.casefold(): code for code in scope}
+        for word in request.args:
+            if word.casefold() in by_code and agency is None:
+                agency = by_code[word.casefold()]
+            elif word.casefold() in FORMATS:
+                fmt = word.casefold()
+            else:
+                rest.append(word)
+        today = request.now.astimezone(self._zone).date()
+        period = parse_period("".join(rest) or None, today)
+        return _Arguments(agency, period, fmt)
+
+    def _period_text(self, period: Period, language: Language) -> str:
+        return f"{format_date(period.start, language)}–{format_date(period.end, language)}"
+
+    async def _subscription(self, request: Request) -> DeskReply:
+        language = request.language
+        if request.command == "subscribe":
+            added = await self._store.subscribe(
+                request.channel, request.user_id, language, request.now
+            )
+            return DeskReply(say(language, "subscribed" if added else "already_subscribed"))
+        removed = await self._store.unsubscribe(request.channel, request.user_id)
+        return DeskReply(say(language, "unsubscribed" if removed else "not_subscribed"))
+
+    async def _invite(self, request: Request, official: Official) -> DeskReply:
+        language = request.language
+        if not official.is_admin:
+            return DeskReply(say(language, "admin_only"))
+        wanted = tuple(dict.fromkeys(request.args))
+        first = next(iter(self._agencies), "ubnd_xa_a")
+        if not wanted or any(w != ALL and w not in self._agencies for w in wanted):
+            return DeskReply(say(language, "invite_needs_agency", agency=first))
+        code = invite_code()
+        expires = request.now + INVITE_LIFETIME
+        await self._store.create_invite(
+            hash_code(code), "official", wanted, request.user_id, request.now, expires
+        )
+        local = expires.astimezone(self._zone)
+        return DeskReply(
+            say(
+                language,
+                "invite_created",
+                code=code,
+                agencies=self._names(wanted, language),
+                expires=f"{local:%H:%M} {format_date(local.date(), language)}",
+            )
+        )
+
+    async def _register(self, request: Request) -> DeskReply:
+        language = request.language
+        if len(request.args) != 1:
+            return DeskReply(say(language, "register_usage"))
+        official = await self._store.redeem_invite(
+            hash_code(request.args[0]), request.channel, request.user_id, request.now
+        )
+        if official is None:
+            return DeskReply(say(language, "register_failed"))
+        return DeskReply(
+            say(language, "registered", agencies=self._names(official.agencies, language))
+        )
+
+    def _names(self, codes: Sequence[str], language: Language) -> str:
+        if ALL in codes:
+            return say(language, "all_agencies")
+        return ", ".join(self._agencies[c].name for c in codes if c in self._agencies)
+
+
+def invite_code() -> str:
+    """A one-time code easy to read out: 8 characters without look-alikes, in two groups."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def hash_code(code: str) -> str:
+    """Codes are compared by hash, tolerant of case, spaces and a missing dash."""
+    normal = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normal.encode()).hexdigest()

@@ -1,0 +1,79 @@
+"""Telegram adapter for officials: their commands (and Vietnamese aliases) to the desk."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from telegram import Update
+from telegram.constants import MessageLimit
+from telegram.ext import Application, CommandHandler
+
+from handlers.context import BotContext
+from handlers.officials import Request
+from handlers.telegram import CHANNEL, PRIVATE, citizen_of
+
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "score": ("score", "chiso"),
+    "ranking": ("ranking", "xephang"),
+    "criteria": ("criteria", "tieuchi"),
+    "export": ("export", "xuat"),
+    "subscribe": ("subscribe", "theodoi"),
+    "unsubscribe": ("unsubscribe", "huytheodoi"),
+    "invite": ("invite", "moi"),
+    "register": ("register", "dangky"),
+}
+_CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
+
+
+async def on_official_command(update: Update, context: BotContext) -> None:
+    """Any official command: identify, ask the desk once, send the text or the file."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    citizen = citizen_of(update, context)
+    if message is None or user is None or chat is None or citizen is None or not message.text:
+        return
+    services = context.services
+    word = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    request = Request(
+        command=_CANONICAL[word],
+        args=tuple(context.args or ()),
+        channel=CHANNEL,
+        user_id=str(user.id),
+        now=services.clock(),
+        language=await services.conversation.language(citizen),
+    )
+    reply = await services.desk.handle(request)
+    if reply.document is None:
+        for part in split_text(reply.text):
+            await chat.send_message(part)
+        return
+    try:
+        with reply.document.open("rb") as file:
+            await chat.send_document(file, filename=reply.document.name, caption=reply.text)
+    finally:
+        reply.document.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the export's own temporary folder
+            reply.document.parent.rmdir()
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split a long answer (a big ranking) at line breaks into messages Telegram accepts."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current:
+        parts.append(current)
+    return parts or [""]
+
+
+def add_official_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register before the citizen side's catch-all for unknown commands."""
+    aliases = [alias for names in COMMANDS.values() for alias in names]
+    application.add_handler(CommandHandler(aliases, on_official_command, filters=PRIVATE))
