@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument("--agency", metavar="CODE", help="one agency (default: all)")
+    qr = _command(sub, "qr", "write a printable QR poster linking to the bot for one agency")
+    qr.add_argument("--agency", metavar="CODE", required=True, help="the agency code")
+    qr.add_argument("--out", type=Path, help="poster file, .png or .svg (default qr-CODE.png)")
+    qr.add_argument("--bot-username", help="the bot's username (default: asked with getMe)")
     return parser
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.config import EXAMPLE_SECRET, Settings
 from bot.exporting import write_period_export
+from bot.posters import deep_link, write_poster
 from bot.questionnaires import load_catalogue
 from bot.reporting import report
 from bot.services import check_catalogue, open_services
@@ -40,6 +41,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return code
         case "export":
             return await export_command(settings, args)
+        case "qr":
+            return await qr_command(settings, args)
     raise AssertionError(args.command)
 
 
@@ -134,6 +137,38 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
         await services.close()
     print(f"wrote {out} ({period})")
     return 0
+
+
+async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
+    agency = settings.agency(args.agency)
+    if agency is None:
+        known = ", ".join(a.code for a in settings.agencies)
+        print(f"error: unknown agency {args.agency!r}; known codes: {known}", file=sys.stderr)
+        return 2
+    username = args.bot_username or await _bot_username(settings)
+    if username is None:
+        print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)
+        return 2
+    link = deep_link(username, agency.code)
+    out = write_poster(agency.name, link, args.out or Path(f"qr-{agency.code}.png"))
+    print(f"wrote {out} ({link})")
+    return 0
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    """The bot's username from getMe, when a token is configured."""
+    telegram = settings.telegram
+    if telegram.token is None:
+        return None
+    from telegram import Bot  # only this command needs the network
+
+    bot = Bot(
+        telegram.token.get_secret_value(),
+        base_url=telegram.base_url or "https://api.telegram.org/bot",
+        base_file_url=telegram.base_file_url or "https://api.telegram.org/file/bot",
+    )
+    async with bot:
+        return bot.username
 
 
 async def migrate_database(settings: Settings) -> int:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from storage.responses import Completion, ResponseStore, UpdateKey
 from survey import actions, screens
+from survey.answers import fold
 from survey.catalogue import Catalogue
 from survey.flow import (
     Action,
@@ -314,8 +315,8 @@ class Conversation:
 
     def _search(self, text: str, language: Language) -> Screen:
         query = " ".join(text.split())[:64]
-        wanted = query.casefold()
-        found = [a for a in self._agencies.values() if wanted and wanted in a.name.casefold()]
+        wanted = fold(query)
+        found = [a for a in self._agencies.values() if wanted and wanted in fold(a.name)]
         if not found:
             return self._agency_list(language, say(language, "no_match", query=query))
         header = say(language, "matches", query=query)

@@ -32,3 +32,13 @@ def read_scale_answer(raw: str) -> int | None:
     if len(text) == 1 and text in "12345":
         return int(text)
     return _WORDS.get(unicodedata.normalize("NFC", text))
+
+
+def fold(text: str) -> str:
+    """Text for loose matching: no diacritics, đ as d, case-folded, single spaces.
+
+    Citizens often type without diacritics ("tu phap" for "Tư pháp").
+    """
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())

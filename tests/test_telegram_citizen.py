@@ -258,3 +258,9 @@ async def test_no_raw_user_id_or_name_is_stored(bot: Any, settings: Settings) ->
     raw += wal.read_bytes() if wal.exists() else b""
     for secret in (str(CITIZEN).encode(), "Nguyễn".encode(), b"an_nguyen"):
         assert secret not in raw
+
+
+async def test_typing_a_name_without_diacritics_finds_the_agency(bot: Any) -> None:
+    app, request = bot
+    await feed(app, text_update(CITIZEN, "tu phap"))
+    assert [label for label, _ in request.last_buttons()] == ["Sở Tư pháp"]
