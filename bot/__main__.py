@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument("--agency", metavar="CODE", help="one agency (default: all)")
+    demo = _command(sub, "demo", "create a demo database and show what the bot makes of it")
+    demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder (demo/)")
+    demo.add_argument("--responses", type=int, help="about this many responses (default ~4000)")
+    demo.add_argument("--seed", type=int, default=2026, help="generator seed")
     qr = _command(sub, "qr", "write a printable QR poster linking to the bot for one agency")
     qr.add_argument("--agency", metavar="CODE", required=True, help="the agency code")
     qr.add_argument("--out", type=Path, help="poster file, .png or .svg (default qr-CODE.png)")
@@ -84,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # httpx logs every request URL, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
+        if args.command == "demo":  # the demo writes its own config
+            return asyncio.run(commands.demo(args))
         settings: Settings = load_settings(resolve_config(args.config))
         if args.command == "run" and settings.telegram.token is not None:
             from bot.app import run_telegram  # telegram is imported only when it is used

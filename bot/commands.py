@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import EXAMPLE_SECRET, Settings
+from bot.demo import run_demo, summary
 from bot.exporting import write_period_export
 from bot.posters import deep_link, write_poster
 from bot.questionnaires import load_catalogue
@@ -169,6 +170,13 @@ async def _bot_username(settings: Settings) -> str | None:
     )
     async with bot:
         return bot.username
+
+
+async def demo(args: argparse.Namespace) -> int:
+    today = datetime.now(UTC).date()
+    result = await run_demo(args.out, today=today, seed=args.seed, responses=args.responses)
+    print(summary(result))
+    return 0
 
 
 async def migrate_database(settings: Settings) -> int:

@@ -14,7 +14,11 @@ PAPER_CHANNEL = "paper"
 
 
 async def store_paper_responses(
-    database: Database, responses: Sequence[PaperResponse], zone: ZoneInfo, now: datetime
+    database: Database,
+    responses: Sequence[PaperResponse],
+    zone: ZoneInfo,
+    now: datetime,
+    channel: str = PAPER_CHANNEL,
 ) -> int:
     """Store validated paper forms as completed responses; returns how many were stored.
 
@@ -46,7 +50,7 @@ async def store_paper_responses(
                     response_id,
                     response.agency,
                     response.questionnaire,
-                    PAPER_CHANNEL,
+                    channel,
                     response.position,
                     *([stamp.isoformat()] * 3),
                     stamp.date().isoformat(),

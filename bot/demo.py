@@ -1,0 +1,161 @@
+"""`python -m bot demo`: a province's synthetic responses, and what the product makes of them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.exporting import write_period_export
+from bot.posters import deep_link, write_poster
+from bot.services import Services, open_services
+from storage.imports import store_paper_responses
+from survey.paper import PaperResponse
+from survey.period import Period
+from survey.scorecard import render_ranking, report_json
+from survey.synthetic import Profile, generate
+
+DEMO_CHANNEL = "demo"
+BOT_USERNAME = "sipas_demo_bot"
+BATCH = 5000
+WEEKS = 12
+# code, name, questionnaire, level (1–5 mood), trend per week, responses per week
+AGENCIES = (
+    ("so_tu_phap", "Sở Tư pháp", "sipas-2023", 4.35, 0.01, 45),
+    ("so_khdt", "Sở Kế hoạch và Đầu tư", "sipas-2023", 4.2, 0.02, 35),
+    ("so_tnmt", "Sở Tài nguyên và Môi trường", "sipas-2023", 3.75, 0.03, 40),
+    ("so_xay_dung", "Sở Xây dựng", "sipas-2023", 3.95, -0.025, 25),
+    ("ubnd_tp_cao_bang", "UBND thành phố Cao Bằng", "sipas-2023", 4.25, 0.0, 60),
+    ("ubnd_huyen_hoa_an", "UBND huyện Hòa An", "sipas-2023", 4.0, 0.015, 30),
+    ("ubnd_huyen_trung_khanh", "UBND huyện Trùng Khánh", "sipas-2023", 3.85, -0.03, 20),
+    ("ubnd_phuong_hop_giang", "UBND phường Hợp Giang", "sipas-2023", 4.5, 0.0, 30),
+    ("ubnd_xa_hung_dao", "UBND xã Hưng Đạo", "counter-5", 4.0, 0.04, 25),
+    ("ubnd_xa_be_trieu", "UBND xã Bế Triều", "sipas-2023", 4.2, 0.0, 1.5),
+    ("ubnd_xa_duc_long", "UBND xã Đức Long", "sipas-2023", 3.6, 0.0, 1.2),
+    ("ubnd_tt_nuoc_hai", "UBND thị trấn Nước Hai", "sipas-2023", 4.0, 0.01, 3),
+)
+
+
+@dataclass
+class DemoResult:
+    database: Path
+    config: Path
+    responses: int
+    files: list[Path] = field(default_factory=list)
+
+
+async def run_demo(
+    out: Path,
+    *,
+    today: date,
+    seed: int = 2026,
+    responses: int | None = None,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
+    """Build the demo database in `out` and write what the product shows about it."""
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "sipas-demo.sqlite"
+    for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        stale.unlink(missing_ok=True)
+    config = _write_config(out, database.name)
+    services = await open_services(load_settings(config))
+    try:
+        count = await _fill(services, today, seed, responses, say)
+        result = DemoResult(database, config, count)
+        await _show(services, today, out, result, say)
+    finally:
+        await services.close()
+    return result
+
+
+def _write_config(out: Path, database: str) -> Path:
+    blocks = "\n".join(
+        f'[[agencies]]\ncode = "{code}"\nname = "{name}"\nquestionnaire = "{questionnaire}"\n'
+        for code, name, questionnaire, *_ in AGENCIES
+    )
+    config = out / "config.toml"
+    config.write_text(
+        "# Written by `python -m bot demo`: the demo database with its agencies.\n"
+        f'[storage]\npath = "{database}"\n\n[survey]\nmin_responses = 10\n\n'
+        '[privacy]\nsecret = "demo-secret-not-for-production"\n\n'
+        f'{blocks}\n[[officials]]\ntelegram_id = 100000001\nrole = "admin"\nagencies = ["*"]\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def _fill(
+    services: Services, today: date, seed: int, responses: int | None, say: Callable[[str], None]
+) -> int:
+    last_sunday = today - timedelta(days=today.weekday() + 1)
+    first_day = last_sunday - timedelta(days=WEEKS * 7 - 1)
+    weekly = sum(a[5] for a in AGENCIES)
+    scale = 1.0 if responses is None else responses / (weekly * WEEKS)
+    profiles = [
+        Profile(code, services.catalogue[questionnaire], level, trend, per_week * scale)
+        for code, _, questionnaire, level, trend, per_week in AGENCIES
+    ]
+    say(f"generating responses for {len(profiles)} agencies, {first_day} to {last_sunday} …")
+    now = datetime.now(UTC)
+    batch: list[PaperResponse] = []
+    stored = 0
+    for response in generate(profiles, first_day, WEEKS, seed):
+        batch.append(response)
+        if len(batch) == BATCH:
+            stored += await _store(services, batch, now)
+            say(f"  {stored} responses stored")
+            batch = []
+    stored += await _store(services, batch, now)
+    say(f"  {stored} responses stored")
+    return stored
+
+
+async def _store(services: Services, batch: list[PaperResponse], now: datetime) -> int:
+    zone = services.settings.bot.zone
+    return await store_paper_responses(services.database, batch, zone, now, DEMO_CHANNEL)
+
+
+async def _show(
+    services: Services, today: date, out: Path, result: DemoResult, say: Callable[[str], None]
+) -> None:
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    month = Period(last_month_end.replace(day=1), last_month_end)
+    language = services.settings.bot.default_language
+    ranking = await services.scores.ranking(month)
+    say("")
+    say(render_ranking(ranking, month, language, services.settings.survey.min_responses))
+    say("")
+    first = AGENCIES[0][0]
+    card = await services.scores.scorecard(first, month)
+    report = out / "report.json"
+    report.write_text(json.dumps(report_json(card), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    export = await write_period_export(
+        services.scores,
+        services.database,
+        services.catalogue,
+        period=month,
+        agencies=None,
+        fmt="xlsx",
+        out=out / f"export-{month.start:%Y-%m}.xlsx",
+        language=language,
+    )
+    posters = out / "qr"
+    shutil.rmtree(posters, ignore_errors=True)
+    for code, name, *_ in AGENCIES:
+        write_poster(name, deep_link(BOT_USERNAME, code), posters / f"{code}.png")
+    result.files += [report, export, posters]
+
+
+def summary(result: DemoResult) -> str:
+    """Where everything is, for the operator."""
+    lines = [
+        f"demo ready ({result.responses} responses):",
+        f"  database   {result.database}",
+        f"  config     {result.config}   try: python -m bot run --config {result.config}",
+    ]
+    lines += [f"  {'folder' if p.is_dir() else 'file':<10} {p}" for p in result.files]
+    return "\n".join(lines)

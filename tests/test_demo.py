@@ -1,0 +1,34 @@
+"""The demo: seeded synthetic data, the ranking, and the files an operator is shown."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+
+from bot.demo import AGENCIES, run_demo, summary
+
+TODAY = date(2026, 11, 27)
+
+
+async def test_the_demo_is_the_same_every_run_and_writes_its_files(tmp_path: Path) -> None:
+    said: list[str] = []
+    first = await run_demo(tmp_path / "a", today=TODAY, responses=900, say=said.append)
+    second = await run_demo(tmp_path / "b", today=TODAY, responses=900, say=lambda _: None)
+    assert first.responses == second.responses
+    assert 700 < first.responses < 1100
+    report_a = json.loads((tmp_path / "a" / "report.json").read_text("utf-8"))
+    report_b = json.loads((tmp_path / "b" / "report.json").read_text("utf-8"))
+    assert report_a == report_b
+    assert report_a["from"] == "2026-10-01"
+    assert report_a["to"] == "2026-10-31"
+    ranking = "\n".join(said)
+    assert "Kỳ: 01/10/2026 – 31/10/2026" in ranking
+    assert "chưa đủ phiếu" in ranking  # a few agencies stay below min_responses
+    workbook = openpyxl.load_workbook(tmp_path / "a" / "export-2026-10.xlsx", read_only=True)
+    assert workbook.sheetnames == ["Phiếu trả lời", "Chỉ số"]
+    posters = sorted((tmp_path / "a" / "qr").glob("*.png"))
+    assert len(posters) == len(AGENCIES)
+    assert "sipas-demo.sqlite" in summary(first)
