@@ -57,11 +57,7 @@ async def run_demo(
     say: Callable[[str], None] = print,
 ) -> DemoResult:
     """Build the demo database in `out` and write what the product shows about it."""
-    out.mkdir(parents=True, exist_ok=True)
-    database = out / "sipas-demo.sqlite"
-    for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        stale.unlink(missing_ok=True)
-    config = _write_config(out, database.name)
+    database, config = _prepare(out)
     services = await open_services(load_settings(config))
     try:
         count = await _fill(services, today, seed, responses, say)
@@ -70,6 +66,15 @@ async def run_demo(
     finally:
         await services.close()
     return result
+
+
+def _prepare(out: Path) -> tuple[Path, Path]:
+    """A fresh demo database path (an old one is removed) and the demo's config file."""
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "sipas-demo.sqlite"
+    for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        stale.unlink(missing_ok=True)
+    return database, _write_config(out, database.name)
 
 
 def _write_config(out: Path, database: str) -> Path:
