@@ -195,10 +195,10 @@ class OfficialDesk:
 
     async def _register(self, request: Request) -> DeskReply:
         language = request.language
-        if len(request.args) != 1:
+        if not request.args:
             return DeskReply(say(language, "register_usage"))
         official = await self._store.redeem_invite(
-            hash_code(request.args[0]), request.channel, request.user_id, request.now
+            hash_code("".join(request.args)), request.channel, request.user_id, request.now
         )
         if official is None:
             return DeskReply(say(language, "register_failed"))
