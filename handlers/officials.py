@@ -44,6 +44,14 @@ class Request:
     language: Language
 
 
+class _OutOfScope(Exception):
+    """A configured agency the official may not see (named, but never its figures)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass(frozen=True)
 class _Arguments:
     agency: str | None
@@ -94,6 +102,8 @@ class OfficialDesk:
             return await self._subscription(request)
         try:
             args = self._arguments(request, scope)
+        except _OutOfScope as error:
+            return DeskReply(say(language, "not_in_scope", code=error.code))
         except PeriodError as error:
             word = error.text
             example = say(language, "command_example", command=request.command, agency=scope[0])
@@ -145,15 +155,18 @@ class OfficialDesk:
         fmt = "xlsx"
         rest: list[str] = []
         by_code = {code.casefold(): code for code in scope}
+        known = {code.casefold() for code in self._agencies}
         for word in request.args:
             if word.casefold() in by_code and agency is None:
                 agency = by_code[word.casefold()]
+            elif word.casefold() in known:
+                raise _OutOfScope(word)
             elif word.casefold() in FORMATS:
                 fmt = word.casefold()
             else:
                 rest.append(word)
         today = request.now.astimezone(self._zone).date()
-        period = parse_period("".join(rest) or None, today)
+        period = parse_period(" ".join(rest) or None, today)
         return _Arguments(agency, period, fmt)
 
     def _period_text(self, period: Period, language: Language) -> str:

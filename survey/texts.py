@@ -82,6 +82,7 @@ _VI: dict[str, str] = {
         "Lệnh này chỉ dành cho cán bộ được cấp quyền. Nếu có mã mời, gửi /register MÃ."
     ),
     "admin_only": "Chỉ quản trị viên mới tạo được mã mời.",
+    "not_in_scope": "Cơ quan «{code}» không thuộc phạm vi được giao cho Ông/Bà.",
     "out_of_scope": (
         "«{word}» không phải mã cơ quan trong phạm vi của Ông/Bà, cũng không phải kỳ hợp lệ."
     ),
@@ -183,6 +184,7 @@ _EN: dict[str, str] = {
         "This command is for registered officials. With an invite code, send /register CODE."
     ),
     "admin_only": "Only an administrator can create invite codes.",
+    "not_in_scope": "The agency “{code}” is not in your scope.",
     "out_of_scope": "“{word}” is neither an agency code in your scope nor a valid period.",
     "period_help": (
         "Valid periods: week, month, quarter, year, 2026-10, 2026-Q3, 2026, "
