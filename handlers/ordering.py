@@ -1,38 +1,59 @@
-"""Concurrent update processing that still handles each person's own updates in order."""
+"""Concurrent update processing that handles each person's own updates in order.
+
+A person's updates wait for their turn *before* taking one of the shared processing slots, and a
+person may have only a few updates queued: a flood from one account is dropped at the door and
+never slows down anybody else.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+log = logging.getLogger(__name__)
+MAX_QUEUED_PER_PERSON = 8
+
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Many people at once, one update at a time per person (their answers must not race)."""
+    """Many people at once, one update at a time per person, a bounded queue per person."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(
+        self, max_concurrent_updates: int, max_queued_per_person: int = MAX_QUEUED_PER_PERSON
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        self._max_queued = max_queued_per_person
         self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
+        self._queued: dict[int, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
-            await coroutine
+            await super().process_update(update, coroutine)
+            return
+        if self._queued.get(user.id, 0) >= self._max_queued:
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()  # dropped on purpose: never run, never "not awaited"
+            log.info("dropped an update from a flooding account")
             return
         lock = self._locks.setdefault(user.id, asyncio.Lock())
-        self._users[user.id] = self._users.get(user.id, 0) + 1
+        self._queued[user.id] = self._queued.get(user.id, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await super().process_update(update, coroutine)
         finally:
-            self._users[user.id] -= 1
-            if self._users[user.id] == 0:  # forget idle people so the map stays small
-                del self._users[user.id]
+            self._queued[user.id] -= 1
+            if self._queued[user.id] == 0:  # forget idle people so the maps stay small
+                del self._queued[user.id]
                 del self._locks[user.id]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to allocate."""

@@ -50,3 +50,27 @@ async def test_idle_people_leave_no_lock_behind() -> None:
         await processor.process_update(update_from(user_id), nothing())
     locks: Any = processor._locks
     assert locks == {}
+
+
+async def test_a_flood_from_one_account_is_dropped_and_does_not_block_others() -> None:
+    processor = PerUserUpdateProcessor(4, max_queued_per_person=3)
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(name: str) -> None:
+        await release.wait()
+        handled.append(name)
+
+    async def quick(name: str) -> None:
+        handled.append(name)
+
+    flood = [
+        asyncio.create_task(processor.process_update(update_from(1), slow(f"flood-{n}")))
+        for n in range(50)
+    ]
+    await asyncio.sleep(0)
+    await processor.process_update(update_from(2), quick("bob"))
+    assert handled == ["bob"]  # Bob was served while the flood waited
+    release.set()
+    await asyncio.gather(*flood)
+    assert sorted(handled[1:]) == ["flood-0", "flood-1", "flood-2"]
