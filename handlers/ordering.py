@@ -21,20 +21,27 @@ MAX_QUEUED_PER_PERSON = 8
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Many people at once, one update at a time per person, a bounded queue per person."""
+    """Many people at once, one update at a time per person, a bounded queue per person.
+
+    PTB's own semaphore (taken before `do_process_update`) is set high, as a memory guard only;
+    the real limit on concurrent work is taken *after* the person's turn has come, so people
+    waiting behind their own earlier updates hold no slot.
+    """
 
     def __init__(
         self, max_concurrent_updates: int, max_queued_per_person: int = MAX_QUEUED_PER_PERSON
     ) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(max_concurrent_updates * (max_queued_per_person + 1))
+        self._working = asyncio.Semaphore(max_concurrent_updates)
         self._max_queued = max_queued_per_person
         self._locks: dict[int, asyncio.Lock] = {}
         self._queued: dict[int, int] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
-            await super().process_update(update, coroutine)
+            async with self._working:
+                await coroutine
             return
         if self._queued.get(user.id, 0) >= self._max_queued:
             if inspect.iscoroutine(coroutine):
@@ -44,16 +51,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         lock = self._locks.setdefault(user.id, asyncio.Lock())
         self._queued[user.id] = self._queued.get(user.id, 0) + 1
         try:
-            async with lock:
-                await super().process_update(update, coroutine)
+            async with lock, self._working:
+                await coroutine
         finally:
             self._queued[user.id] -= 1
             if self._queued[user.id] == 0:  # forget idle people so the maps stay small
                 del self._queued[user.id]
                 del self._locks[user.id]
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to allocate."""
