@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument("--agency", metavar="CODE", help="one agency (default: all)")
+    digest = _command(sub, "digest", "preview each subscriber's weekly digest (text and PNG)")
+    digest.add_argument(
+        "--dry-run", action="store_true", required=True, help="write files, send nothing"
+    )
+    digest.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    digest.add_argument("--period", default=None, help="e.g. 2026-09-28..2026-10-04, 2026-09")
     demo = _command(sub, "demo", "create a demo database and show what the bot makes of it")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder (demo/)")
     demo.add_argument("--responses", type=int, help="about this many responses (default ~4000)")

@@ -13,6 +13,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.digest_command import add_digest_handlers
+from bot.digest_delivery import schedule_digest
 from bot.services import Services, open_services
 from handlers.context import BotContext, ChatServices, attach
 from handlers.errors import on_error
@@ -78,6 +80,7 @@ def build_application(
     application.bot_data["settings"] = settings
     application.bot_data["clock"] = clock or _utc_now
     add_official_handlers(application)  # before the citizen side's unknown-command reply
+    add_digest_handlers(application)  # group -1: its place in this list does not matter
     add_citizen_handlers(application)
     application.add_error_handler(on_error)
     return application
@@ -89,6 +92,7 @@ async def on_startup(application: TelegramApp) -> None:
     services = await open_services(settings)
     application.bot_data[SERVICES] = services
     attach(application, chat_services(services, application.bot_data["clock"]))
+    schedule_digest(application, services, application.bot_data["clock"])
     for language, commands in COMMANDS.items():
         code = None if language == settings.bot.default_language else language
         await application.bot.set_my_commands(commands, language_code=code)

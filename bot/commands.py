@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.config import EXAMPLE_SECRET, Settings
 from bot.demo import run_demo, summary
+from bot.digests import write_dry_run
 from bot.exporting import write_period_export
 from bot.posters import deep_link, write_poster
 from bot.questionnaires import load_catalogue
@@ -44,6 +45,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await export_command(settings, args)
         case "qr":
             return await qr_command(settings, args)
+        case "digest":
+            return await digest_command(settings, args, datetime.now(UTC))
     raise AssertionError(args.command)
 
 
@@ -176,6 +179,26 @@ async def demo(args: argparse.Namespace) -> int:
     today = datetime.now(UTC).date()
     result = await run_demo(args.out, today=today, seed=args.seed, responses=args.responses)
     print(summary(result))
+    return 0
+
+
+async def digest_command(settings: Settings, args: argparse.Namespace, now: datetime) -> int:
+    """`digest --dry-run --out DIR [--period P]`: each recipient's text and PNG, nothing sent."""
+    period = None
+    if args.period:
+        try:
+            period = parse_period(args.period, now.astimezone(settings.bot.zone).date())
+        except PeriodError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    services = await open_services(settings)
+    try:
+        written = await write_dry_run(services, args.out, period, now)
+    finally:
+        await services.close()
+    for path in written:
+        print(path)
+    print(f"wrote {len(written) // 2} digest preview(s) to {args.out}")
     return 0
 
 

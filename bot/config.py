@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -118,12 +119,17 @@ class PrivacySection(_Section):
 
 class DigestSection(_Section):
     cron: str = "0 8 * * mon"
+    alert_below: float = Field(default=70.0, ge=0, le=100)
 
     @field_validator("cron")
     @classmethod
-    def _five_fields(cls, value: str) -> str:
+    def _valid_crontab(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("expected five crontab fields, e.g. '0 8 * * mon'")
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(f"not a valid crontab ({error}), e.g. '0 8 * * mon'") from None
         return value
 
 

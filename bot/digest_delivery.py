@@ -1,0 +1,283 @@
+"""Digest delivery on Telegram: exactly once per official and period, on a cron schedule.
+
+Every run (the cron firing, start-up, a retry round) does the same idempotent thing: find the
+latest period that is due (the week before the most recent cron time), and send it to each
+subscriber without a delivery row for it. A restart therefore never repeats a period, a bot
+that was down sends the latest missed digest once and never a backlog, and a failed send is
+simply still due at the next run. A delivery is recorded only after Telegram accepted every
+message of it; a 403 (the official blocked the bot) ends their subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, CallbackContext
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.config import Settings
+from bot.digests import (
+    Recipient,
+    RenderedDigest,
+    build_digest,
+    recipients,
+    render,
+)
+from bot.services import Services
+from handlers.telegram import CHANNEL
+from handlers.telegram_officials import split_text
+from survey.period import Period, last_full_week
+
+log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+"""Telegram's limit for a photo caption; a longer digest goes as a message before the chart."""
+MAX_TRIES = 5
+FIRST_BACKOFF = 1.0
+"""Seconds before the second try after a network error or 5xx; doubled at each further try."""
+MAX_RETRY_AFTER = 300.0
+"""A 429 asking to wait longer than this ends the attempt; the next retry round takes over."""
+STARTUP_DELAY = timedelta(seconds=5)
+RETRY_LATER = timedelta(minutes=30)
+RETRY_ROUNDS = 6
+EARLY_TOLERANCE = timedelta(minutes=1)
+"""A run this close before a cron time counts as that firing (schedulers may wake early)."""
+_LOOKBACKS = tuple(timedelta(days=d) for d in (1 / 24, 1, 8, 32, 367))
+
+CRON_JOB, CATCH_UP_JOB, RETRY_JOB = "digest", "digest-catch-up", "digest-retry"
+DIGEST_KEY = "digest_schedule"
+
+Outcome = Literal["sent", "blocked", "failed", "rejected"]
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+def digest_trigger(settings: Settings) -> CronTrigger:
+    """The `[digest] cron` schedule in the `[bot] timezone`."""
+    return CronTrigger.from_crontab(settings.digest.cron, timezone=settings.bot.zone)
+
+
+def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The most recent fire time at or before ``now``; None if none in the last year.
+
+    APScheduler only looks forward, so start a little before ``now`` and widen the window
+    until a fire time falls in it: a few steps for any weekly, monthly or yearly cron.
+    """
+    for lookback in _LOOKBACKS:
+        fire: datetime | None = trigger.get_next_fire_time(None, now - lookback)
+        if fire is None or fire > now:
+            continue
+        while True:
+            following: datetime | None = trigger.get_next_fire_time(fire, now)
+            if following is None or following > now:
+                return fire
+            fire = following
+    return None
+
+
+def due_period(settings: Settings, now: datetime) -> Period | None:
+    """The period the latest cron firing (before ``now``) is about: the full week before it."""
+    fire = latest_fire(digest_trigger(settings), now + EARLY_TOLERANCE)
+    if fire is None:
+        return None
+    return last_full_week(fire.astimezone(settings.bot.zone).date())
+
+
+def _retry_after(error: RetryAfter) -> float:
+    # PTB 22 warns that `retry_after` will become a timedelta; accept either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def call_with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep) -> None:
+    """Call ``send`` until it succeeds: wait as told after a 429, back off after network errors.
+
+    Raises the last error after `MAX_TRIES`, and at once for Forbidden, BadRequest and any
+    other refusal that trying again cannot fix.
+    """
+    backoff = FIRST_BACKOFF
+    for attempt in range(1, MAX_TRIES + 1):
+        try:
+            await send()
+            return
+        except RetryAfter as error:
+            wait = _retry_after(error)
+            if wait > MAX_RETRY_AFTER or attempt == MAX_TRIES:
+                raise
+        except BadRequest:
+            raise  # a NetworkError subclass, but a malformed request stays malformed
+        except NetworkError:  # timeouts, connection errors and every 5xx
+            if attempt == MAX_TRIES:
+                raise
+            wait, backoff = backoff, backoff * 2
+        log.info("digest send failed (try %d of %d); retrying in %.0f s", attempt, MAX_TRIES, wait)
+        await sleep(wait)
+
+
+async def send_rendered(
+    bot: Bot, chat_id: int, rendered: RenderedDigest, sleep: Sleep = asyncio.sleep
+) -> Outcome:
+    """One photo with the text as caption, or the text (split if huge) then the captioned photo."""
+
+    def photo(caption: str) -> Callable[[], Awaitable[object]]:
+        return lambda: bot.send_photo(chat_id, rendered.png, caption=caption, filename="sipas.png")
+
+    def message(part: str) -> Callable[[], Awaitable[object]]:
+        return lambda: bot.send_message(chat_id, part)
+
+    try:
+        if len(rendered.text) <= CAPTION_LIMIT:
+            await call_with_retry(photo(rendered.text), sleep)
+        else:
+            for part in split_text(rendered.text):
+                await call_with_retry(message(part), sleep)
+            await call_with_retry(photo(rendered.caption), sleep)
+    except Forbidden:
+        return "blocked"
+    except BadRequest:
+        return "rejected"
+    except (RetryAfter, NetworkError):  # still due: the next run tries again
+        return "failed"
+    except TelegramError:  # e.g. ChatMigrated, InvalidToken: retrying will not help
+        return "rejected"
+    return "sent"
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did, by user id; ``failed`` ones are still due and tried again later."""
+
+    period: Period | None
+    sent: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        counts = ", ".join(
+            f"{name} {len(getattr(self, name))}"
+            for name in ("sent", "already", "blocked", "failed", "rejected", "skipped")
+        )
+        return f"digest {self.period}: {counts}"
+
+
+async def deliver_due_digests(
+    bot: Bot, services: Services, now: datetime, *, sleep: Sleep = asyncio.sleep
+) -> DeliveryReport:
+    """Send the due period's digest to every Telegram subscriber who has not had it yet."""
+    period = due_period(services.settings, now)
+    report = DeliveryReport(period)
+    if period is None:
+        return report
+    store = services.officials
+    found, former = await recipients(services)
+    report.skipped += [s.user_id for s in former]
+    for recipient in found:
+        user_id = recipient.subscriber.user_id
+        if recipient.subscriber.channel != CHANNEL:
+            report.skipped.append(user_id)  # no sender for other channels yet
+            continue
+        if await store.delivered(CHANNEL, user_id, period.start.isoformat()):
+            report.already.append(user_id)
+            continue
+        try:
+            outcome = await _deliver(bot, services, recipient, period, sleep)
+        except Exception:
+            # One official's broken digest must not hold up everyone else's; still due.
+            log.exception("digest for official telegram:%s could not be built", user_id)
+            outcome = "failed"
+        if outcome == "sent":
+            await store.record_delivery(CHANNEL, user_id, period.start.isoformat(), now)
+        elif outcome == "blocked":
+            await store.unsubscribe(CHANNEL, user_id)
+            log.warning("official telegram:%s blocked the bot; digest unsubscribed", user_id)
+        getattr(report, outcome or "skipped").append(user_id)
+    log.info("%s", report.summary())
+    return report
+
+
+async def _deliver(
+    bot: Bot, services: Services, recipient: Recipient, period: Period, sleep: Sleep
+) -> Outcome | None:
+    """Build, render and send one recipient's digest; None when their scope is empty."""
+    digest = await build_digest(services, recipient.official, period)
+    if digest is None:
+        return None
+    rendered = await render(digest, recipient.language)
+    return await send_rendered(bot, int(recipient.subscriber.user_id), rendered, sleep)
+
+
+@dataclass
+class DigestSchedule:
+    """What the digest jobs and the /digest command share; the lock keeps runs one at a time."""
+
+    services: Services
+    clock: Clock
+    sleep: Sleep = asyncio.sleep
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    retry_rounds: int = 0
+    retry_pending: bool = False
+
+    async def run(self, bot: Bot) -> DeliveryReport:
+        async with self.lock:
+            return await deliver_due_digests(bot, self.services, self.clock(), sleep=self.sleep)
+
+
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+def schedule_digest(application: TelegramApp, services: Services, clock: Clock) -> DigestSchedule:
+    """Register the cron job and a catch-up run shortly after start-up; call from post_init.
+
+    Calling it again returns the schedule already registered instead of adding jobs twice.
+    """
+    existing = application.bot_data.get(DIGEST_KEY)
+    if isinstance(existing, DigestSchedule):
+        return existing
+    schedule = DigestSchedule(services, clock)
+    application.bot_data[DIGEST_KEY] = schedule
+    jobs = application.job_queue
+    if jobs is None:
+        log.warning("no job queue (python-telegram-bot[job-queue] missing): no weekly digest")
+        return schedule
+    trigger = digest_trigger(services.settings)
+    # Runs missed while the process lived but the loop was busy still run (no grace limit),
+    # merged into one; missed while the process was down, the catch-up job covers them.
+    job_kwargs = {"trigger": trigger, "coalesce": True, "misfire_grace_time": None}
+    jobs.run_custom(run_digest_job, job_kwargs=job_kwargs, data=schedule, name=CRON_JOB)
+    jobs.run_once(run_digest_job, when=STARTUP_DELAY, data=schedule, name=CATCH_UP_JOB)
+    log.info("weekly digest scheduled: '%s' (%s)", services.settings.digest.cron, trigger.timezone)
+    return schedule
+
+
+async def run_digest_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """The job callback: deliver what is due, and come back later for transient failures."""
+    job = context.job
+    schedule = job.data if job is not None else None
+    if not isinstance(schedule, DigestSchedule):
+        return
+    if job is not None and job.name == RETRY_JOB:
+        schedule.retry_pending = False
+    report = await schedule.run(context.bot)
+    if not report.failed:
+        schedule.retry_rounds = 0
+        return
+    jobs = context.job_queue
+    if jobs is None or schedule.retry_pending or schedule.retry_rounds >= RETRY_ROUNDS:
+        return
+    schedule.retry_rounds += 1
+    schedule.retry_pending = True
+    jobs.run_once(run_digest_job, when=RETRY_LATER, data=schedule, name=RETRY_JOB)
