@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.config import load_settings
+from bot.digests import build_digest, render, write_digest_files
 from bot.exporting import write_period_export
 from bot.posters import deep_link, write_poster
-from bot.services import Services, open_services
+from bot.services import Services, configured_officials, open_services
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
-from survey.period import Period
+from survey.period import Period, last_full_week
 from survey.scorecard import render_ranking, report_json
 from survey.synthetic import Profile, generate
 
@@ -75,6 +76,12 @@ def _prepare(out: Path) -> tuple[Path, Path]:
     for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         stale.unlink(missing_ok=True)
     return database, _write_config(out, database.name)
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def _write_config(out: Path, database: str) -> Path:
@@ -148,11 +155,15 @@ async def _show(
         out=out / f"export-{month.start:%Y-%m}.xlsx",
         language=language,
     )
-    posters = out / "qr"
-    shutil.rmtree(posters, ignore_errors=True)
+    admin = configured_officials(services.settings)[0]
+    digest = await build_digest(services, admin, last_full_week(today))
+    assert digest is not None  # the demo admin sees every agency
+    rendered = await render(digest, language)
+    digest_files = write_digest_files(_fresh(out / "digest") / "admin", rendered)
+    posters = _fresh(out / "qr")
     for code, name, *_ in AGENCIES:
         write_poster(name, deep_link(BOT_USERNAME, code), posters / f"{code}.png")
-    result.files += [report, export, posters]
+    result.files += [report, export, *digest_files, posters]
 
 
 def summary(result: DemoResult) -> str:

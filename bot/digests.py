@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,6 @@ from bot.charts import render_chart
 from bot.config import Settings
 from bot.services import Services
 from storage.officials import Subscriber
-from storage.tallies import TallyStore
 from survey.access import Official
 from survey.digest import (
     TREND_WEEKS,
@@ -30,8 +28,8 @@ from survey.digest import (
     render_caption,
     render_digest,
 )
-from survey.index import Ranked, compute_index
-from survey.models import ELEMENT_IDS, LANGUAGES, Language
+from survey.index import Ranked
+from survey.models import LANGUAGES, Language
 from survey.period import Period, last_full_week, weeks_back
 from survey.scorecard import Scorecard
 
@@ -59,11 +57,6 @@ class RenderedDigest:
 def alert_below(settings: Settings) -> float:
     """The `[digest] alert_below` threshold."""
     return settings.digest.alert_below
-
-
-def _weights(settings: Settings) -> Mapping[str, float]:
-    # The same rule as `handlers.scores.Scores`: unlisted elements weigh 1.
-    return {e: settings.survey.element_weights.get(e, 1.0) for e in ELEMENT_IDS}
 
 
 def _language(settings: Settings, language: str) -> Language:
@@ -120,29 +113,10 @@ async def build_digest(services: Services, official: Official, period: Period) -
 async def _trend(
     services: Services, card: Scorecard, scope: tuple[str, ...]
 ) -> tuple[TrendPoint, ...]:
-    """The SIPAS of the last `TREND_WEEKS` periods, computed as `Scores.scorecard` does.
-
-    One pass over the daily tables for all eight weeks (`TallyStore.weekly`) instead of eight
-    scorecards; the same questionnaire, codes, threshold and weights, so the last point is
-    the card's own result.
-    """
-    codes = scope if card.agency is None else (card.agency,)
+    """The SIPAS of the last `TREND_WEEKS` weeks; the last point is the card's own result."""
     weeks = weeks_back(card.period, TREND_WEEKS)
-    questionnaire = card.questionnaire
-    tallies = await TallyStore(services.database).weekly(questionnaire.id, weeks, codes)
-    weights = _weights(services.settings)
-    return tuple(
-        TrendPoint(
-            week,
-            compute_index(
-                found,
-                questionnaire.criterion_ids,
-                min_responses=services.scores.min_responses,
-                weights=weights,
-            ),
-        )
-        for week, found in zip(weeks, tallies, strict=True)
-    )
+    results = await services.scores.trend(card, weeks, scope)
+    return tuple(TrendPoint(week, result) for week, result in zip(weeks, results, strict=True))
 
 
 async def render(digest: Digest, language: Language) -> RenderedDigest:
@@ -175,12 +149,12 @@ async def write_dry_run(
         rendered = await render(digest, recipient.language)
         subscriber = recipient.subscriber
         stem = f"{number:02d}-{recipient.official.role}-{subscriber.channel}-{subscriber.user_id}"
-        written += await asyncio.to_thread(_write_files, out / stem, rendered)
+        written += await asyncio.to_thread(write_digest_files, out / stem, rendered)
     log.info("digest preview for %s: %d file(s) in %s", chosen, len(written), out)
     return written
 
 
-def _write_files(stem: Path, rendered: RenderedDigest) -> list[Path]:
+def write_digest_files(stem: Path, rendered: RenderedDigest) -> list[Path]:
     text, chart = stem.with_suffix(".txt"), stem.with_suffix(".png")
     text.write_text(rendered.text + "\n", encoding="utf-8")
     chart.write_bytes(rendered.png)

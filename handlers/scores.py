@@ -99,6 +99,15 @@ class Scores:
             min_responses=self._min_responses,
         )
 
+    async def trend(
+        self, card: Scorecard, weeks: Sequence[Period], scope: Sequence[str] | None = None
+    ) -> list[IndexResult]:
+        """The index of `card`'s agency (or pooled scope) in each of `weeks`, in one pass."""
+        questionnaire = card.questionnaire.id
+        codes = self._visible(scope) if card.agency is None else (card.agency,)
+        found = await self._tallies.weekly(questionnaire, weeks, codes)
+        return [self._index(tallies, questionnaire) for tallies in found]
+
     async def ranking(
         self, period: Period, scope: Sequence[str] | None = None
     ) -> list[tuple[str, Ranked]]:
