@@ -29,6 +29,9 @@ async def test_the_demo_is_the_same_every_run_and_writes_its_files(tmp_path: Pat
     assert "chưa đủ phiếu" in ranking  # a few agencies stay below min_responses
     workbook = openpyxl.load_workbook(tmp_path / "a" / "export-2026-10.xlsx", read_only=True)
     assert workbook.sheetnames == ["Phiếu trả lời", "Chỉ số"]
+    digest = (tmp_path / "a" / "digest" / "admin.txt").read_text("utf-8")
+    assert digest.startswith("Bản tin SIPAS hằng tuần – Tất cả cơ quan")
+    assert (tmp_path / "a" / "digest" / "admin.png").read_bytes().startswith(b"\x89PNG")
     posters = sorted((tmp_path / "a" / "qr").glob("*.png"))
     assert len(posters) == len(AGENCIES)
     assert "sipas-demo.sqlite" in summary(first)
