@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--agency", metavar="CODE", required=True, help="the agency code")
     qr.add_argument("--out", type=Path, help="poster file, .png or .svg (default qr-CODE.png)")
     qr.add_argument("--bot-username", help="the bot's username (default: asked with getMe)")
+    qr.add_argument("--visit", action="store_true", help="a signed single-use visit link")
+    qr.add_argument(
+        "--valid-minutes", type=int, default=120, help="how long a --visit link is valid"
+    )
     return parser
 
 

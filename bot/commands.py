@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import EXAMPLE_SECRET, Settings
@@ -18,6 +18,7 @@ from bot.reporting import report
 from bot.services import check_catalogue, open_services
 from bot.terminal import run_terminal
 from bot.transfer import SheetError, read_paper_forms
+from handlers.officials import visit_token
 from storage.database import Database
 from storage.imports import store_paper_responses
 from storage.migrations import migrate
@@ -153,7 +154,12 @@ async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
     if username is None:
         print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)
         return 2
-    link = deep_link(username, agency.code)
+    payload = agency.code
+    if args.visit:
+        lifetime = timedelta(minutes=args.valid_minutes)
+        secret = settings.privacy.secret.get_secret_value()
+        payload = visit_token(secret, agency.code, datetime.now(UTC), lifetime)
+    link = deep_link(username, payload)
     out = write_poster(agency.name, link, args.out or Path(f"qr-{agency.code}.png"))
     print(f"wrote {out} ({link})")
     return 0

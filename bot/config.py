@@ -140,6 +140,7 @@ class AgencyEntry(_Section):
     code: AgencyCode
     name: str = Field(min_length=1, max_length=200)
     questionnaire: str | None = None
+    visit_required: bool = False
 
 
 class OfficialEntry(_Section):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from bot.exporting import write_period_export
+from bot.posters import deep_link
 from bot.questionnaires import load_catalogue
 from handlers.conversation import Agency, Conversation
 from handlers.officials import OfficialDesk
@@ -66,6 +67,14 @@ async def open_services(settings: Settings) -> Services:
     catalogue = load_catalogue(settings.survey.questionnaire_files)
     check_catalogue(settings, catalogue)
     database = await Database.open(settings.storage.path, settings.storage.synchronous)
+    try:
+        return await _wire(settings, catalogue, database)
+    except BaseException:
+        await database.close()  # an open connection's thread would keep the process alive
+        raise
+
+
+async def _wire(settings: Settings, catalogue: Catalogue, database: Database) -> Services:
     applied = await migrate(database)
     if applied:
         log.info("database %s migrated to version %d", settings.storage.path, applied[-1].version)
@@ -106,6 +115,8 @@ async def open_services(settings: Settings) -> Services:
         zone=settings.bot.zone,
         export_file=export_file,
         min_responses=settings.survey.min_responses,
+        secret=settings.privacy.secret.get_secret_value(),
+        deep_link=deep_link,
     )
     return Services(
         settings, catalogue, database, responses, conversation, scores, officials, desk
@@ -121,7 +132,10 @@ def configured_officials(settings: Settings) -> list[Official]:
 
 def configured_agencies(settings: Settings) -> list[Agency]:
     """The agencies of the config, each with the questionnaire it uses."""
-    return [Agency(a.code, a.name, settings.questionnaire_of(a.code)) for a in settings.agencies]
+    return [
+        Agency(a.code, a.name, settings.questionnaire_of(a.code), a.visit_required)
+        for a in settings.agencies
+    ]
 
 
 def build_scores(

@@ -32,6 +32,7 @@ from survey.flow import (
 from survey.models import Language
 from survey.screens import AgencyEntry, Screen
 from survey.texts import say
+from survey.visits import is_visit_payload, read_visit_token
 
 # The agency's current index line for the thank-you message, or None while it is suppressed.
 IndexLine = Callable[[str, date, Language], Awaitable[str | None]]
@@ -60,6 +61,7 @@ class Agency:
     code: str
     name: str
     questionnaire: str
+    visit_required: bool = False
 
 
 def pseudonym(secret: str, channel: str, user_id: int | str) -> str:
@@ -103,6 +105,8 @@ class Conversation:
         """`/start [agency code]`: resume, begin for the named agency, or offer the list."""
         language = await self.language(citizen)
         open_response = await self._store.open_response(citizen.respondent)
+        if payload and is_visit_payload(payload):
+            return await self._start_visit(citizen, payload, now, language, open_response)
         agency = self._find_agency(payload) if payload else None
         if payload and agency is None:
             header = say(language, "unknown_agency", code=payload[:64])
@@ -243,9 +247,38 @@ class Conversation:
     def _lock(self, citizen: Citizen) -> str:
         return pseudonym(self._secret, "lock", citizen.respondent)
 
+    async def _start_visit(
+        self,
+        citizen: Citizen,
+        payload: str,
+        now: datetime,
+        language: Language,
+        open_response: Progress | None,
+    ) -> Reply:
+        """A signed visit link: one response per visit; its owner may come back to finish."""
+        checked = read_visit_token(self._secret, payload, int(now.timestamp() // 60))
+        agency = None if isinstance(checked, str) else self._agencies.get(checked.agency)
+        if isinstance(checked, str) or agency is None:
+            reason = checked if isinstance(checked, str) else "tampered"
+            return Reply((Screen(say(language, f"visit_{reason}")),))
+        spent_by = await self._store.visit_spent_by(checked.nonce)
+        mine = spent_by in (None, citizen.respondent)
+        if open_response and open_response.agency == agency.code and mine:
+            return Reply((self._resume_or_ask(open_response, language),))
+        if spent_by is not None:
+            return Reply((Screen(say(language, "visit_used")),))
+        return Reply((await self._begin(citizen, agency, language, now, checked.nonce),))
+
     async def _begin(
-        self, citizen: Citizen, agency: Agency, language: Language, now: datetime
+        self,
+        citizen: Citizen,
+        agency: Agency,
+        language: Language,
+        now: datetime,
+        visit: str | None = None,
     ) -> Screen:
+        if agency.visit_required and visit is None:
+            return Screen(say(language, "visit_required", agency=agency.name))
         until = await self._store.locked_until(self._lock(citizen), agency.code, now)
         if until is not None:
             local = until.astimezone(self._zone)
@@ -253,7 +286,7 @@ class Conversation:
             hours = int(self._resubmit_after.total_seconds() // 3600)
             return Screen(say(language, "too_soon", agency=agency.name, hours=hours, when=when))
         progress = await self._store.start_response(
-            citizen.respondent, citizen.channel, agency.code, agency.questionnaire, now
+            citizen.respondent, citizen.channel, agency.code, agency.questionnaire, now, visit
         )
         return self._ask(progress, language)
 

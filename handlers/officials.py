@@ -19,8 +19,10 @@ from survey.numbers import format_date
 from survey.period import Period, PeriodError, parse_period
 from survey.scorecard import render_criteria, render_ranking, render_score
 from survey.texts import say
+from survey.visits import issue_visit_token
 
 INVITE_LIFETIME = timedelta(hours=72)
+VISIT_LIFETIME = timedelta(hours=2)
 FORMATS = ("csv", "xlsx")
 # Writes an export of the given agencies (None = all) and period; returns the file.
 ExportFile = Callable[[Sequence[str] | None, Period, str], Awaitable[Path]]
@@ -30,6 +32,10 @@ ExportFile = Callable[[Sequence[str] | None, Period, str], Awaitable[Path]]
 class DeskReply:
     text: str
     document: Path | None = None
+
+
+# The link that opens the bot with a `start` payload: (bot username, payload) -> URL.
+DeepLink = Callable[[str, str], str]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Request:
     user_id: str
     now: datetime
     language: Language
+    bot_username: str | None = None
 
 
 class _OutOfScope(Exception):
@@ -72,6 +79,8 @@ class OfficialDesk:
         zone: ZoneInfo,
         export_file: ExportFile,
         min_responses: int,
+        secret: str,
+        deep_link: DeepLink,
     ) -> None:
         self._store = store
         self._scores = scores
@@ -80,6 +89,8 @@ class OfficialDesk:
         self._zone = zone
         self._export_file = export_file
         self._min_responses = min_responses
+        self._secret = secret
+        self._deep_link = deep_link
 
     async def official(self, channel: str, user_id: str) -> Official | None:
         """The config wins over a registration, so an operator can always correct a scope."""
@@ -116,6 +127,8 @@ class OfficialDesk:
                     ]
                 )
             )
+        if request.command == "visit":
+            return self._visit(request, args.agency or scope[0])
         pool = None if official.sees_all else scope
         return await self._answer(request.command, args, pool, scope, language)
 
@@ -206,6 +219,22 @@ class OfficialDesk:
             )
         )
 
+    def _visit(self, request: Request, agency: str) -> DeskReply:
+        """A single-use link for the citizen at the counter now (valid two hours)."""
+        language = request.language
+        token = visit_token(self._secret, agency, request.now, VISIT_LIFETIME)
+        expires = (request.now + VISIT_LIFETIME).astimezone(self._zone)
+        link = self._deep_link(request.bot_username or "", token)
+        return DeskReply(
+            say(
+                language,
+                "visit_link",
+                agency=self._agencies[agency].name,
+                link=link,
+                expires=f"{expires:%H:%M} {format_date(expires.date(), language)}",
+            )
+        )
+
     async def _register(self, request: Request) -> DeskReply:
         language = request.language
         if not request.args:
@@ -236,3 +265,10 @@ def hash_code(code: str) -> str:
     """Codes are compared by hash, tolerant of case, spaces and a missing dash."""
     normal = "".join(ch for ch in code.upper() if ch.isalnum())
     return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def visit_token(secret: str, agency: str, now: datetime, lifetime: timedelta) -> str:
+    """A fresh signed single-use visit token for `agency`."""
+    nonce = "".join(secrets.choice("0123456789abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+    expires_minute = int((now + lifetime).timestamp() // 60)
+    return issue_visit_token(secret, agency, expires_minute, nonce)

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "unsubscribe": ("unsubscribe", "huytheodoi"),
     "invite": ("invite", "moi"),
     "register": ("register", "dangky"),
+    "visit": ("visit", "luot"),
 }
 _CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
 
@@ -41,6 +42,7 @@ async def on_official_command(update: Update, context: BotContext) -> None:
         user_id=str(user.id),
         now=services.clock(),
         language=await services.conversation.language(citizen),
+        bot_username=context.bot.username,
     )
     reply = await services.desk.handle(request)
     if reply.document is None:

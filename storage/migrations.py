@@ -151,6 +151,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        3,
+        "single-use visit tokens",
+        """
+        -- A visit token's nonce, once used; the respondent may resume with it, nobody else.
+        CREATE TABLE visits (
+            nonce TEXT PRIMARY KEY,
+            agency TEXT NOT NULL,
+            respondent TEXT,
+            used_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 

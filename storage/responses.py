@@ -118,11 +118,26 @@ class ResponseStore:
         )
 
     async def start_response(
-        self, respondent: str, channel: str, agency: str, questionnaire: str, now: datetime
+        self,
+        respondent: str,
+        channel: str,
+        agency: str,
+        questionnaire: str,
+        now: datetime,
+        visit: str | None = None,
     ) -> Progress:
-        """Open a new response at the consent step, closing any unfinished one."""
+        """Open a new response at the consent step, closing any unfinished one.
+
+        With `visit`, the visit token's nonce is spent in the same transaction.
+        """
         stamp = now.isoformat()
         async with self._db.transaction() as connection:
+            if visit is not None:
+                await connection.execute(
+                    "INSERT OR IGNORE INTO visits (nonce, agency, respondent, used_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (visit, agency, respondent, stamp),
+                )
             await connection.execute(
                 "UPDATE responses SET status = 'cancelled', updated_at = ? "
                 "WHERE respondent = ? AND status = 'in_progress'",
@@ -213,6 +228,13 @@ class ResponseStore:
                 (completion.lock, progress.agency, completion.lock_until.isoformat()),
             )
 
+    async def visit_spent_by(self, nonce: str) -> str | None:
+        """Who spent a visit token ('' once they were forgotten), or None if it is unspent."""
+        row = await self._db.fetch_one(
+            "SELECT COALESCE(respondent, '') AS who FROM visits WHERE nonce = ?", (nonce,)
+        )
+        return None if row is None else str(row["who"])
+
     async def locked_until(self, lock: str, agency: str, now: datetime) -> datetime | None:
         """When the respondent may answer for `agency` again, if that is still in the future."""
         value = await self._db.fetch_value(
@@ -238,6 +260,10 @@ class ResponseStore:
             await add_to_aggregates(connection, completed, -1)
             await connection.execute("DELETE FROM responses WHERE respondent = ?", (respondent,))
             await connection.execute("DELETE FROM respondents WHERE respondent = ?", (respondent,))
+            # A spent visit stays spent, but no longer points at the person.
+            await connection.execute(
+                "UPDATE visits SET respondent = NULL WHERE respondent = ?", (respondent,)
+            )
         return len(rows)
 
 

@@ -64,11 +64,11 @@ def encode(action: ButtonAction) -> str:
     """The payload string for a button."""
     match action:
         case Answer(response_id, position, value):
-            fields = ["a", _b36(response_id), str(position), value]
+            fields = ["a", to_base36(response_id), str(position), value]
         case GoBack(response_id, position):
-            fields = ["b", _b36(response_id), str(position)]
+            fields = ["b", to_base36(response_id), str(position)]
         case Resume(response_id, choice):
-            fields = ["r", _b36(response_id), choice[0]]
+            fields = ["r", to_base36(response_id), choice[0]]
         case ChooseAgency(code):
             fields = ["g", code]
         case AgencyPage(page):
@@ -115,7 +115,8 @@ def _decode_fields(kind: str, fields: list[str]) -> ButtonAction | None:
     return None
 
 
-def _b36(number: int) -> str:
+def to_base36(number: int) -> str:
+    """Lower-case base 36, the compact number form of payloads."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:

@@ -78,6 +78,18 @@ _VI: dict[str, str] = {
     "too_long": "Tin nhắn quá dài.",
     "more": "Trang sau »",
     "previous": "« Trang trước",
+    "visit_link": (
+        "Liên kết đánh giá một lần cho {agency} (hết hạn {expires}):\n{link}\n"
+        "Đưa cho người dân quét hoặc mở liên kết này."
+    ),
+    "visit_required": (
+        "{agency} nhận đánh giá theo từng lượt giao dịch. Vui lòng quét mã QR "
+        "cán bộ đưa cho Ông/Bà tại quầy."
+    ),
+    "visit_used": "Mã QR này đã được dùng cho một lượt đánh giá khác. Cảm ơn Ông/Bà.",
+    "visit_expired": "Mã QR này đã hết hạn. Vui lòng xin mã mới tại quầy.",
+    "visit_tampered": "Mã QR này không hợp lệ. Vui lòng quét lại mã tại quầy.",
+    "visit_malformed": "Mã QR này không hợp lệ. Vui lòng quét lại mã tại quầy.",
     "official_only": (
         "Lệnh này chỉ dành cho cán bộ được cấp quyền. Nếu có mã mời, gửi /register MÃ."
     ),
@@ -180,6 +192,18 @@ _EN: dict[str, str] = {
     "too_long": "That message is too long.",
     "more": "Next page »",
     "previous": "« Previous page",
+    "visit_link": (
+        "Single-use rating link for {agency} (expires {expires}):\n{link}\n"
+        "Let the citizen scan or open it."
+    ),
+    "visit_required": (
+        "{agency} takes ratings per visit. Please scan the QR code the officer gives you "
+        "at the counter."
+    ),
+    "visit_used": "This QR code was already used for another rating. Thank you.",
+    "visit_expired": "This QR code has expired. Please ask for a new one at the counter.",
+    "visit_tampered": "This QR code is not valid. Please scan the code at the counter again.",
+    "visit_malformed": "This QR code is not valid. Please scan the code at the counter again.",
     "official_only": (
         "This command is for registered officials. With an invite code, send /register CODE."
     ),
