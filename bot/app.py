@@ -15,6 +15,7 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.digest_command import add_digest_handlers
 from bot.digest_delivery import schedule_digest
+from bot.housekeeping import schedule_housekeeping
 from bot.services import Services, open_services
 from handlers.context import BotContext, ChatServices, attach
 from handlers.errors import on_error
@@ -93,6 +94,7 @@ async def on_startup(application: TelegramApp) -> None:
     application.bot_data[SERVICES] = services
     attach(application, chat_services(services, application.bot_data["clock"]))
     schedule_digest(application, services, application.bot_data["clock"])
+    schedule_housekeeping(application, services, application.bot_data["clock"])
     for language, commands in COMMANDS.items():
         code = None if language == settings.bot.default_language else language
         await application.bot.set_my_commands(commands, language_code=code)

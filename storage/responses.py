@@ -235,6 +235,29 @@ class ResponseStore:
         )
         return None if row is None else str(row["who"])
 
+    async def purge_responses(self, before_day: date) -> int:
+        """Retention: delete responses completed before `before_day`; returns how many.
+
+        The per-day aggregates stay (counts, no persons), so past indices remain reportable.
+        """
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM responses WHERE status = 'completed' AND day < ?",
+                (before_day.isoformat(),),
+            )
+        return cursor.rowcount
+
+    async def forget_processed(self, before: datetime) -> None:
+        """Drop update ids and resubmit locks too old to matter (a redelivery comes within
+        minutes; a lock ends with its window)."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "DELETE FROM processed_updates WHERE processed_at < ?", (before.isoformat(),)
+            )
+            await connection.execute(
+                "DELETE FROM resubmit_locks WHERE until < ?", (before.isoformat(),)
+            )
+
     async def locked_until(self, lock: str, agency: str, now: datetime) -> datetime | None:
         """When the respondent may answer for `agency` again, if that is still in the future."""
         value = await self._db.fetch_value(

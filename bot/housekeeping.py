@@ -1,0 +1,43 @@
+"""Housekeeping job: retention of old responses, pruning of idempotency records."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+EVERY = timedelta(hours=6)
+KEEP_PROCESSED = timedelta(days=7)
+
+
+async def tidy(services: Services, now: datetime) -> int:
+    """One round; returns how many responses retention deleted."""
+    await services.responses.forget_processed(now - KEEP_PROCESSED)
+    days = services.settings.privacy.retention_days
+    if days == 0:
+        return 0
+    today = now.astimezone(services.settings.bot.zone).date()
+    deleted = await services.responses.purge_responses(today - timedelta(days=days))
+    if deleted:
+        log.info("retention: deleted %d responses older than %d days", deleted, days)
+    return deleted
+
+
+def schedule_housekeeping(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    services: Services,
+    clock: Callable[[], datetime],
+) -> None:
+    """Run `tidy` a minute after start and then every six hours."""
+    assert application.job_queue is not None
+
+    async def job(_: ContextTypes.DEFAULT_TYPE) -> None:
+        await tidy(services, clock())
+
+    application.job_queue.run_repeating(job, interval=EVERY, first=60, name="housekeeping")
