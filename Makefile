@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format demo bench clean
+.PHONY: install run test lint format demo bench soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m bot demo --out demo/
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+soak: $(STAMP)
+	SIPAS_SOAK=1 $(BIN)/python -m pytest -q tests/test_crash_safety.py tests/test_api_faults.py tests/test_bad_input.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks of the SIPAS bot: `python -m bench.run` prints a table and writes results.json."""
