@@ -22,6 +22,7 @@ class Database:
     """A connection whose writes run one transaction at a time, committed before returning."""
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
+        connection.row_factory = sqlite3.Row
         self._connection = connection
         self._write_lock = asyncio.Lock()
         self._queued = 0  # writers waiting for, or holding, the write lock
@@ -98,17 +99,15 @@ class Database:
         batch.set_result(None)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._connection.execute(sql, params) as cursor:
-            cursor.row_factory = sqlite3.Row
-            return list(await cursor.fetchall())
+        # One round trip to the connection's thread (execute + fetch + close would be three).
+        return list(await self._connection.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        async with self._connection.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
     async def execute_script(self, script: str) -> None:

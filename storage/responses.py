@@ -11,7 +11,7 @@ from datetime import date, datetime
 import aiosqlite
 
 from storage.database import Database
-from survey.flow import ExtraAnswer, Moved, Progress, ScaleAnswer, Status
+from survey.flow import ExtraAnswer, Moved, Progress, ScaleAnswer, Status, moved_on
 from survey.models import Language
 from survey.tally import tally
 
@@ -74,38 +74,31 @@ class ResponseStore:
 
     async def open_response(self, respondent: str) -> Progress | None:
         """The respondent's unfinished response, if any."""
-        row = await self._db.fetch_one(
-            "SELECT id FROM responses WHERE respondent = ? AND status = 'in_progress'",
-            (respondent,),
-        )
-        return None if row is None else await self._progress(row["id"])
+        return await self._progress("respondent = ? AND status = 'in_progress'", (respondent,))
 
     async def owned_progress(self, response_id: int, respondent: str) -> Progress | None:
         """A response's progress, only if it belongs to `respondent` (forged buttons get None)."""
-        owner = await self._db.fetch_value(
-            "SELECT respondent FROM responses WHERE id = ?", (response_id,)
-        )
-        return None if owner != respondent else await self._progress(response_id)
+        return await self._progress("id = ? AND respondent = ?", (response_id, respondent))
 
-    async def _progress(self, response_id: int) -> Progress | None:
+    async def _progress(self, where: str, params: tuple[object, ...]) -> Progress | None:
+        """One response and its answers in two round trips (this is on every answer's path)."""
         row = await self._db.fetch_one(
-            "SELECT id, agency, questionnaire, position, status FROM responses WHERE id = ?",
-            (response_id,),
+            f"SELECT id, agency, questionnaire, position, status FROM responses WHERE {where}",
+            params,
         )
         if row is None:
             return None
-        answers = {
-            r["criterion"]: (None if r["value"] == NA_CODE else r["value"])
-            for r in await self._db.fetch_all(
-                "SELECT criterion, value FROM answers WHERE response_id = ?", (response_id,)
-            )
-        }
-        extras = {
-            r["field"]: r["value"]
-            for r in await self._db.fetch_all(
-                "SELECT field, value FROM extras WHERE response_id = ?", (response_id,)
-            )
-        }
+        answers: dict[str, int | None] = {}
+        extras: dict[str, str | None] = {}
+        for kind, key, value in await self._db.fetch_all(
+            "SELECT 'a', criterion, value FROM answers WHERE response_id = ?1 "
+            "UNION ALL SELECT 'e', field, value FROM extras WHERE response_id = ?1",
+            (row["id"],),
+        ):
+            if kind == "a":
+                answers[key] = None if value == NA_CODE else value
+            else:
+                extras[key] = value
         status: Status = row["status"]
         return Progress(
             response_id=row["id"],
@@ -174,7 +167,7 @@ class ResponseStore:
                 await self._record(connection, progress, moved, now, completion, update)
         except _Stale:
             return None
-        return await self._progress(progress.response_id)
+        return moved_on(progress, moved)
 
     async def _record(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from survey.answers import read_scale_answer
@@ -120,6 +120,19 @@ class Invalid:
 
 
 Outcome = Moved | Declined | Stale | Invalid
+
+
+def moved_on(progress: Progress, moved: Moved) -> Progress:
+    """The progress once `moved` is stored (what storage would read back)."""
+    answers, extras = dict(progress.answers), dict(progress.extras)
+    if isinstance(moved.record, ScaleAnswer):
+        answers[moved.record.criterion] = moved.record.value
+    elif isinstance(moved.record, ExtraAnswer):
+        extras[moved.record.field] = moved.record.value
+    status: Status = "completed" if moved.completed else "in_progress"
+    return replace(
+        progress, position=moved.position, status=status, answers=answers, extras=extras
+    )
 
 
 def current_step(questionnaire: Questionnaire, progress: Progress) -> Step | None:
