@@ -27,6 +27,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._queued = 0  # writers waiting for, or holding, the write lock
         self._batch: asyncio.Future[None] | None = None  # the open group's commit
+        self._orphan: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -35,7 +36,12 @@ class Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = await aiosqlite.connect(str(path), isolation_level=None)
+            pending = aiosqlite.connect(str(path), isolation_level=None)
+            # aiosqlite's worker thread is not a daemon: one connection left open by a failed
+            # start-up or test would keep the process from ever exiting. Nothing is lost by
+            # this: an answer is only acknowledged after its commit.
+            pending._thread.daemon = True
+            connection = await pending
         except sqlite3.Error as error:
             raise StorageError(f"cannot open database {path}: {error}") from error
         try:
@@ -64,6 +70,7 @@ class Database:
         many citizens instead of one each.
         """
         self._queued += 1
+        queued = True
         try:
             async with self._write_lock:
                 if self._batch is None:
@@ -76,27 +83,40 @@ class Database:
                 except BaseException:
                     await self._connection.execute("ROLLBACK TO unit")
                     await self._connection.execute("RELEASE unit")
-                    await self._end_unit()
                     raise
-                await self._connection.execute("RELEASE unit")
-                await self._end_unit()
+                else:
+                    await self._connection.execute("RELEASE unit")
+                finally:
+                    self._queued -= 1
+                    queued = False
+                    if self._queued == 0:  # nobody is waiting to join the group: commit it
+                        await self._commit()
         finally:
-            self._queued -= 1
+            if queued:  # left the queue without running (cancelled while waiting)
+                self._queued -= 1
+                if self._queued == 0 and self._batch is not None:
+                    # The group's other units wait for a commit nobody else will make.
+                    self._orphan = asyncio.get_running_loop().create_task(self._commit_alone())
         await batch
 
-    async def _end_unit(self) -> None:
-        """Commit the group if no other unit is waiting to join it."""
-        if self._queued > 1 or self._batch is None:
-            return
+    async def _commit(self) -> None:
         batch, self._batch = self._batch, None
+        if batch is None:
+            return
         try:
             await self._connection.commit()
         except BaseException as error:
             await self._connection.rollback()
-            batch.set_exception(StorageError(f"commit failed: {error}"))
-            batch.exception()  # this unit raises below; the others receive it from `await`
-            raise StorageError(f"commit failed: {error}") from error
+            failure = StorageError(f"commit failed: {error}")
+            batch.set_exception(failure)
+            batch.exception()  # retrieved here; every unit of the group raises it on `await`
+            raise failure from error
         batch.set_result(None)
+
+    async def _commit_alone(self) -> None:
+        async with self._write_lock:
+            if self._queued == 0:
+                await self._commit()
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         # One round trip to the connection's thread (execute + fetch + close would be three).

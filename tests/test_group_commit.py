@@ -58,3 +58,34 @@ async def test_a_failing_write_rolls_back_alone(database, tmp_path) -> None:
     assert len(failures) == 1
     assert isinstance(failures[0], sqlite3.IntegrityError)
     assert rows_seen_by_another_process(tmp_path / "t.sqlite") == [0, 1, 2, 3, 4, 6, 7, 8, 9]
+
+
+async def test_a_write_cancelled_in_the_queue_does_not_strand_its_group(
+    database, tmp_path
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with database.transaction() as connection:
+            await connection.execute("INSERT INTO t VALUES (1, 'a')")
+            started.set()
+            await release.wait()
+
+    async def second() -> None:
+        async with database.transaction() as connection:
+            await connection.execute("INSERT INTO t VALUES (2, 'b')")
+
+    a = asyncio.create_task(first())
+    await started.wait()
+    b = asyncio.create_task(second())
+    await asyncio.sleep(0)  # the second write queues behind the first
+    release.set()
+    # Cancel the second write in the moment the first has finished its unit and handed over
+    # the lock: the group's commit is then up to the write that is leaving.
+    while database._write_lock.locked() or database._batch is None:
+        await asyncio.sleep(0)
+    b.cancel()
+    await asyncio.wait_for(a, timeout=5)
+    assert b.cancelled()
+    assert database._orphan is not None  # the cancelled write's leaving committed the group
+    assert rows_seen_by_another_process(tmp_path / "t.sqlite") == [1]
