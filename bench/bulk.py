@@ -4,7 +4,9 @@ Storing a million responses through `store_paper_responses` would take far longe
 benchmark itself, so the answers are drawn with numpy, the raw rows go in with executemany and
 one INSERT … SELECT, and the per-day aggregates (daily_responses, daily_counts, daily_pairs)
 are computed with numpy per (agency, day): counts by bincount and the pair moments as
-SᵀS, SᵀV, VᵀS, VᵀV. `verify` checks those aggregates against `add_to_aggregates`.
+SᵀS, SᵀV, VᵀS, VᵀV. Their monthly rollups (monthly_responses, monthly_counts, monthly_pairs) are
+summed from them by SQLite, the statements that migration 4 backfills with. `verify` checks all
+six tables against `add_to_aggregates`, which keeps them one response at a time.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from bot.questionnaires import load_catalogue
 from storage.database import Database
 from storage.migrations import MIGRATIONS, migrate
 from storage.responses import add_to_aggregates
+from storage.rollups import MONTHLY_TABLES, ROLLUP_STATEMENTS
 from survey.flow import steps
 
-VERSION = 1  # bump when the drawn data or its layout changes: cached builds are rebuilt
+VERSION = 2  # bump when the drawn data or its layout changes: cached builds are rebuilt
 VALUES = 6  # stored values 0 (not applicable) to 5
 CHANNEL = "bench"
 COMMENT = "Thời gian chờ đợi hơi lâu, nên bố trí thêm người tiếp nhận."
-AGGREGATES = ("daily_responses", "daily_counts", "daily_pairs")
+AGGREGATES = ("daily_responses", "daily_counts", "daily_pairs", *MONTHLY_TABLES)
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ def _fill(path: Path, layout: Layout, responses: int, seed: int) -> None:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             pairs,
         )
+        for statement in ROLLUP_STATEMENTS:
+            connection.execute(statement)
         connection.execute("COMMIT")
         connection.execute("PRAGMA journal_mode=WAL")  # what the bot sets; persistent
     finally:
@@ -298,6 +303,10 @@ async def verify() -> int:
             await database.close()
         storage_rows = await asyncio.to_thread(_tables, path)
     for table in AGGREGATES:
+        if numpy_rows[table] and not storage_rows[table]:
+            raise BenchError(
+                f"add_to_aggregates left {table} empty: wire add_to_monthly into add_to_aggregates"
+            )
         if numpy_rows[table] != storage_rows[table]:
             extra = set(numpy_rows[table]) ^ set(storage_rows[table])
             raise BenchError(

@@ -164,6 +164,58 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        4,
+        "monthly rollups of the daily aggregates",
+        """
+        -- The daily tables summed per calendar month (month = substr(day, 1, 7), 'YYYY-MM'),
+        -- kept in the same transaction as the daily rows (storage.rollups): a period reads its
+        -- whole months here and only its edge days from the daily tables.
+        CREATE TABLE monthly_responses (
+            agency TEXT NOT NULL,
+            questionnaire TEXT NOT NULL,
+            month TEXT NOT NULL,
+            responses INTEGER NOT NULL,
+            comments INTEGER NOT NULL,
+            PRIMARY KEY (agency, questionnaire, month)
+        ) WITHOUT ROWID;
+        CREATE TABLE monthly_counts (
+            agency TEXT NOT NULL,
+            questionnaire TEXT NOT NULL,
+            month TEXT NOT NULL,
+            criterion TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (agency, questionnaire, month, criterion, value)
+        ) WITHOUT ROWID;
+        CREATE TABLE monthly_pairs (
+            agency TEXT NOT NULL,
+            questionnaire TEXT NOT NULL,
+            month TEXT NOT NULL,
+            c1 TEXT NOT NULL,
+            c2 TEXT NOT NULL,
+            ss INTEGER NOT NULL,
+            sv INTEGER NOT NULL,
+            vs INTEGER NOT NULL,
+            vv INTEGER NOT NULL,
+            PRIMARY KEY (agency, questionnaire, month, c1, c2)
+        ) WITHOUT ROWID;
+        -- Backfill from the daily rows already stored (the data of every database so far).
+        INSERT INTO monthly_responses (agency, questionnaire, month, responses, comments)
+            SELECT agency, questionnaire, substr(day, 1, 7), SUM(responses), SUM(comments)
+            FROM daily_responses
+            GROUP BY agency, questionnaire, substr(day, 1, 7);
+        INSERT INTO monthly_counts (agency, questionnaire, month, criterion, value, count)
+            SELECT agency, questionnaire, substr(day, 1, 7), criterion, value, SUM(count)
+            FROM daily_counts
+            GROUP BY agency, questionnaire, substr(day, 1, 7), criterion, value;
+        INSERT INTO monthly_pairs (agency, questionnaire, month, c1, c2, ss, sv, vs, vv)
+            SELECT agency, questionnaire, substr(day, 1, 7), c1, c2,
+                SUM(ss), SUM(sv), SUM(vs), SUM(vv)
+            FROM daily_pairs
+            GROUP BY agency, questionnaire, substr(day, 1, 7), c1, c2;
+        """,
+    ),
 )
 
 

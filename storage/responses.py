@@ -11,6 +11,7 @@ from datetime import date, datetime
 import aiosqlite
 
 from storage.database import Database
+from storage.rollups import add_to_monthly
 from survey.flow import ExtraAnswer, Moved, Progress, ScaleAnswer, Status, moved_on
 from survey.models import Language
 from survey.tally import tally
@@ -353,3 +354,4 @@ async def add_to_aggregates(
         "vv = vv + excluded.vv",
         pairs,
     )
+    await add_to_monthly(connection, totals, counts, pairs)
