@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from bot import commands
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging, redact
 from storage.database import StorageError
 from survey.catalogue import QuestionnaireError
 
@@ -91,27 +91,45 @@ def resolve_config(path: Path | None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL, and a Bot API URL contains the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(args.verbose)
     try:
         if args.command == "demo":  # the demo writes its own config
             return asyncio.run(commands.demo(args))
         settings: Settings = load_settings(resolve_config(args.config))
-        if args.command == "run" and settings.telegram.token is not None:
-            from bot.app import run_telegram  # telegram is imported only when it is used
-
-            run_telegram(settings)
-            return 0
+        token = settings.telegram.token
+        redact(
+            [token.get_secret_value() if token else "", settings.privacy.secret.get_secret_value()]
+        )
+        if args.command == "run" and token is not None:
+            return _run_telegram(settings)
         return asyncio.run(commands.dispatch(args, settings))
     except (ConfigError, QuestionnaireError, StorageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _run_telegram(settings: Settings) -> int:
+    from telegram.error import InvalidToken, NetworkError  # imported only when it is used
+
+    from bot.app import ask_bot_username, run_telegram
+
+    try:
+        # A refused token is common and PTB would report it with a traceback: ask first.
+        asyncio.run(ask_bot_username(settings))
+        run_telegram(settings)
+    except InvalidToken:  # its message quotes the token: say it in our words instead
+        print(
+            "error: Telegram refused the bot token ([telegram] token or SIPAS_TELEGRAM_TOKEN)",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as error:  # the service manager restarts us; say why in one line
+        where = settings.telegram.base_url or "api.telegram.org"
+        print(f"error: cannot reach the Telegram Bot API ({where}): {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -118,6 +118,19 @@ def chat_services(services: Services, clock: Clock) -> ChatServices:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def ask_bot_username(settings: Settings) -> str:
+    """getMe with the configured token and server; raises InvalidToken when it is refused."""
+    telegram = settings.telegram
+    assert telegram.token is not None
+    bot = Bot(
+        telegram.token.get_secret_value(),
+        base_url=telegram.base_url or "https://api.telegram.org/bot",
+        base_file_url=telegram.base_file_url or "https://api.telegram.org/file/bot",
+    )
+    async with bot:
+        return bot.username
 
 
 def run_telegram(settings: Settings) -> None:

@@ -170,15 +170,9 @@ async def _bot_username(settings: Settings) -> str | None:
     telegram = settings.telegram
     if telegram.token is None:
         return None
-    from telegram import Bot  # only this command needs the network
+    from bot.app import ask_bot_username  # only this command needs the network
 
-    bot = Bot(
-        telegram.token.get_secret_value(),
-        base_url=telegram.base_url or "https://api.telegram.org/bot",
-        base_file_url=telegram.base_file_url or "https://api.telegram.org/file/bot",
-    )
-    async with bot:
-        return bot.username
+    return await ask_bot_username(settings)
 
 
 async def demo(args: argparse.Namespace) -> int:

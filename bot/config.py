@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -82,14 +84,22 @@ class TelegramSection(_Section):
         return self
 
 
+def _no_nul(value: object) -> object:
+    """A path with a NUL byte cannot name a file; say so here rather than crash later."""
+    items = value if isinstance(value, list | tuple) else [value]
+    if any("\x00" in str(item) for item in items):
+        raise ValueError("a path cannot contain a NUL character")
+    return value
+
+
 class StorageSection(_Section):
-    path: Path = Path("data/sipas.sqlite")
+    path: Annotated[Path, BeforeValidator(_no_nul)] = Path("data/sipas.sqlite")
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
 
 
 class SurveySection(_Section):
     questionnaire: str = "sipas-2023"
-    questionnaire_files: tuple[Path, ...] = ()
+    questionnaire_files: Annotated[tuple[Path, ...], BeforeValidator(_no_nul)] = ()
     min_responses: int = Field(default=10, ge=1)
     resubmit_after_hours: int = Field(default=24, ge=0)
     element_weights: dict[str, float] = Field(default_factory=dict)
@@ -100,8 +110,8 @@ class SurveySection(_Section):
         for element, weight in value.items():
             if element not in ELEMENT_IDS:
                 raise ValueError(f"unknown element {element!r}; one of {', '.join(ELEMENT_IDS)}")
-            if weight <= 0:
-                raise ValueError(f"weight of {element!r} must be positive")
+            if not math.isfinite(weight) or weight <= 0:
+                raise ValueError(f"weight of {element!r} must be a positive number")
         return value
 
 

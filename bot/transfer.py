@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -16,7 +15,6 @@ import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from bot.config import Settings
 from storage.exports import ExportData, ExportRow
@@ -91,13 +89,20 @@ def _read_csv(path: Path) -> SheetRows:
     delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     # A spreadsheet row is a CSV record (a quoted comment may span several text lines).
-    return [(number, list(record)) for number, record in enumerate(reader, start=1)]
+    rows: SheetRows = []
+    try:
+        for number, record in enumerate(reader, start=1):
+            rows.append((number, list(record)))
+    except csv.Error as error:
+        message = f"{path}: line {reader.line_num}: not readable as CSV ({error})"
+        raise SheetError(message) from None
+    return rows
 
 
 def _read_xlsx(path: Path) -> SheetRows:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as error:
+    except Exception as error:  # zip, XML and openpyxl errors alike: the file is not usable
         raise SheetError(f"{path}: not a readable .xlsx file ({error})") from None
     try:
         sheet = workbook.worksheets[0]
@@ -105,6 +110,8 @@ def _read_xlsx(path: Path) -> SheetRows:
             (number, [_cell_text(value) for value in values])
             for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1)
         ]
+    except Exception as error:  # openpyxl surfaces damaged XML as assorted parser errors
+        raise SheetError(f"{path}: not a readable .xlsx file ({error})") from None
     finally:
         workbook.close()
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from handlers.context import BotContext
 from survey.texts import say
@@ -28,10 +29,12 @@ async def on_error(update: object, context: BotContext) -> None:
     if update.effective_chat.type != "private":
         return
     language = context.services.conversation.default_language
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        # The press may have been answered already (then this is refused): the message below
+        # is what tells the person.
+        with contextlib.suppress(TelegramError):
             await update.callback_query.answer(say(language, "error"))
-        else:
-            await update.effective_chat.send_message(say(language, "error"))
+    try:
+        await update.effective_chat.send_message(say(language, "error"))
     except Exception as reply_error:  # the Bot API may be the thing that is failing
         log.warning("could not tell the user about the error: %s", reply_error)

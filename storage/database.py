@@ -50,7 +50,10 @@ class Database:
             await connection.execute(f"PRAGMA synchronous={synchronous}")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA busy_timeout=5000")
-            await connection.execute("PRAGMA quick_check")
+            async with connection.execute("PRAGMA quick_check") as cursor:
+                verdict = [row[0] for row in await cursor.fetchall()]
+            if verdict != ["ok"]:
+                raise sqlite3.DatabaseError(f"integrity check failed: {'; '.join(verdict[:3])}")
         except sqlite3.DatabaseError as error:
             await connection.close()
             raise StorageError(f"database {path} is unusable: {error}") from error
