@@ -56,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument(
         "--valid-minutes", type=int, default=120, help="how long a --visit link is valid"
     )
+    qr.add_argument(
+        "--channel",
+        choices=("telegram", "zalo"),
+        default="telegram",
+        help="the app citizens open (default telegram)",
+    )
+    qr.add_argument(
+        "--zalo-url",
+        metavar="URL",
+        help="with --channel zalo (required): the link to the bot's chat, from Zalo Bot Creator",
+    )
     return parser
 
 
@@ -96,18 +107,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":  # the demo writes its own config
             return asyncio.run(commands.demo(args))
         settings: Settings = load_settings(resolve_config(args.config))
-        token = settings.telegram.token
+        token, zalo = settings.telegram.token, settings.zalo.token
         redact(
-            [token.get_secret_value() if token else "", settings.privacy.secret.get_secret_value()]
+            [
+                secret.get_secret_value()
+                for secret in (token, zalo, settings.zalo.secret_token, settings.privacy.secret)
+                if secret is not None
+            ]
         )
+        if args.command == "run" and zalo is not None and _zalo_refused(settings):
+            return 2
         if args.command == "run" and token is not None:
             return _run_telegram(settings)
+        if args.command == "run" and zalo is not None:
+            from bot.zalo import run_zalo  # imported only when it is used
+
+            asyncio.run(run_zalo(settings))
+            return 0
         return asyncio.run(commands.dispatch(args, settings))
     except (ConfigError, QuestionnaireError, StorageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _zalo_refused(settings: Settings) -> bool:
+    """getMe before starting, so a bad token or host is one clear line, not a polling loop."""
+    from bot.zalo import ask_bot_name
+    from bot.zalo_api import ZaloApiError
+
+    try:
+        asyncio.run(ask_bot_name(settings.zalo))
+    except ZaloApiError as error:
+        if error.transient:
+            where = settings.zalo.base_url
+            print(f"error: cannot reach the Zalo Bot API ({where}): {error}", file=sys.stderr)
+        else:
+            print(
+                f"error: Zalo refused the bot token ([zalo] token or SIPAS_ZALO_TOKEN): {error}",
+                file=sys.stderr,
+            )
+        return True
+    return False
 
 
 def _run_telegram(settings: Settings) -> int:

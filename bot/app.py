@@ -17,11 +17,14 @@ from bot.digest_command import add_digest_handlers
 from bot.digest_delivery import schedule_digest
 from bot.housekeeping import schedule_housekeeping
 from bot.services import Services, open_services
+from bot.zalo import ZaloChannel, build_channel
+from bot.zalo_jobs import zalo_digest_sender
 from handlers.context import BotContext, ChatServices, attach
 from handlers.errors import on_error
 from handlers.ordering import PerUserUpdateProcessor
 from handlers.telegram import add_citizen_handlers
 from handlers.telegram_officials import add_official_handlers
+from handlers.zalo import CHANNEL as ZALO
 
 log = logging.getLogger(__name__)
 TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
@@ -93,15 +96,24 @@ async def on_startup(application: TelegramApp) -> None:
     services = await open_services(settings)
     application.bot_data[SERVICES] = services
     attach(application, chat_services(services, application.bot_data["clock"]))
-    schedule_digest(application, services, application.bot_data["clock"])
-    schedule_housekeeping(application, services, application.bot_data["clock"])
+    clock = application.bot_data["clock"]
+    schedule = schedule_digest(application, services, clock)
+    schedule_housekeeping(application, services, clock)
+    if settings.zalo.token is not None:  # both channels in one process
+        zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
+        await zalo.start()
+        application.bot_data[ZALO] = zalo
+        schedule.others[ZALO] = zalo_digest_sender(zalo.api, settings.zalo)
     for language, commands in COMMANDS.items():
         code = None if language == settings.bot.default_language else language
         await application.bot.set_my_commands(commands, language_code=code)
 
 
 async def on_shutdown(application: TelegramApp) -> None:
-    """post_shutdown: close storage."""
+    """post_shutdown: stop Zalo, close storage."""
+    zalo: ZaloChannel | None = application.bot_data.pop(ZALO, None)
+    if zalo is not None:
+        await zalo.stop()
     services: Services | None = application.bot_data.pop(SERVICES, None)
     if services is not None:
         await services.close()

@@ -12,7 +12,7 @@ from bot.config import EXAMPLE_SECRET, Settings
 from bot.demo import run_demo, summary
 from bot.digests import write_dry_run
 from bot.exporting import write_period_export
-from bot.posters import deep_link, write_poster
+from bot.posters import deep_link, write_poster, write_zalo_poster, zalo_message
 from bot.questionnaires import load_catalogue
 from bot.reporting import report
 from bot.services import check_catalogue, open_services
@@ -68,6 +68,12 @@ def check_config(settings: Settings) -> int:
     print(f"  language, time zone: {settings.bot.default_language}, {settings.bot.timezone}")
     channel = f"{telegram.mode}" if telegram.token else "terminal chat (no token)"
     print(f"  telegram: {channel}{' via ' + telegram.base_url if telegram.base_url else ''}")
+    zalo = settings.zalo
+    if zalo.token is not None:
+        media = f"charts at {zalo.public_media_url}" if zalo.public_media_url else "digest as text"
+        print(f"  zalo: {zalo.mode} via {zalo.base_url} ({media})")
+    else:
+        print("  zalo: off (no token)")
     print(f"  database: {settings.storage.path} (synchronous={settings.storage.synchronous})")
     print(
         f"  survey: {settings.survey.questionnaire}, min_responses={settings.survey.min_responses}"
@@ -150,17 +156,35 @@ async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
         known = ", ".join(a.code for a in settings.agencies)
         print(f"error: unknown agency {args.agency!r}; known codes: {known}", file=sys.stderr)
         return 2
-    username = args.bot_username or await _bot_username(settings)
-    if username is None:
-        print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)
-        return 2
     payload = agency.code
     if args.visit:
         lifetime = timedelta(minutes=args.valid_minutes)
         secret = settings.privacy.secret.get_secret_value()
         payload = visit_token(secret, agency.code, datetime.now(UTC), lifetime)
+    out = args.out or Path(f"qr-{agency.code}.png")
+    if args.channel == "zalo":
+        # Zalo has no start payload: the QR opens the chat, the poster says what to send.
+        if not (args.zalo_url or "").startswith(("https://", "http://")):
+            print(
+                "error: --channel zalo needs --zalo-url URL, the https:// link to the bot's chat "
+                "(from Zalo Bot Creator): Zalo links carry no start code, "
+                "so the QR can only open the chat",
+                file=sys.stderr,
+            )
+            return 2
+        message = zalo_message(payload)
+        out = write_zalo_poster(agency.name, args.zalo_url, message, out)
+        print(f"wrote {out} ({args.zalo_url}; the citizen sends: {message})")
+        return 0
+    if args.zalo_url is not None:  # else a Telegram poster would be made without a word
+        print("error: --zalo-url is for a Zalo poster; add --channel zalo", file=sys.stderr)
+        return 2
+    username = args.bot_username or await _bot_username(settings)
+    if username is None:
+        print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)
+        return 2
     link = deep_link(username, payload)
-    out = write_poster(agency.name, link, args.out or Path(f"qr-{agency.code}.png"))
+    out = write_poster(agency.name, link, out)
     print(f"wrote {out} ({link})")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,8 @@ from pydantic import (
 from survey.models import ELEMENT_IDS, Language
 
 ENV_TELEGRAM_TOKEN = "SIPAS_TELEGRAM_TOKEN"
+ENV_ZALO_TOKEN = "SIPAS_ZALO_TOKEN"
+ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
 ENV_SECRET = "SIPAS_SECRET"
 EXAMPLE_SECRET = "change-this-secret-before-going-live"
 
@@ -97,6 +100,54 @@ class StorageSection(_Section):
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
 
 
+class ZaloSection(_Section):
+    """The Zalo Bot Platform: methods at `<base_url>/bot<token>/<method>`."""
+
+    token: SecretStr | None = None
+    base_url: str = ZALO_BASE_URL
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8444, ge=1, le=65535)
+    secret_token: SecretStr | None = None
+    public_media_url: str | None = None
+    media_dir: Annotated[Path, BeforeValidator(_no_nul)] = Path("data/media")
+
+    @field_validator("token", "secret_token", "public_media_url", "webhook_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Documented as `{bot_id}:{access_token}`; it also sits in every URL path.
+        if value is not None and not _ZALO_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("expected '<bot id>:<access token>' as sent by Zalo Bot Creator")
+        return value
+
+    @field_validator("base_url", "public_media_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _webhook_settings(self) -> ZaloSection:
+        if self.mode != "webhook":
+            return self
+        if not self.webhook_url:
+            raise ValueError("webhook_url is required when mode = 'webhook'")
+        secret = self.secret_token.get_secret_value() if self.secret_token else ""
+        if not 8 <= len(secret) <= 256:
+            raise ValueError("secret_token of 8–256 characters is required when mode = 'webhook'")
+        return self
+
+
+_ZALO_TOKEN = re.compile(r"[A-Za-z0-9]+:[A-Za-z0-9_\-.~]+")
+
+
 class SurveySection(_Section):
     questionnaire: str = "sipas-2023"
     questionnaire_files: Annotated[tuple[Path, ...], BeforeValidator(_no_nul)] = ()
@@ -154,9 +205,16 @@ class AgencyEntry(_Section):
 
 
 class OfficialEntry(_Section):
-    telegram_id: int
+    telegram_id: int | None = None
+    zalo_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     role: Literal["admin", "official"] = "official"
     agencies: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _somebody(self) -> OfficialEntry:
+        if self.telegram_id is None and self.zalo_id is None:
+            raise ValueError("give telegram_id, zalo_id or both")
+        return self
 
 
 class Settings(_Section):
@@ -170,6 +228,7 @@ class Settings(_Section):
 
     bot: BotSection = BotSection()
     telegram: TelegramSection = TelegramSection()
+    zalo: ZaloSection = ZaloSection()
     storage: StorageSection = StorageSection()
     survey: SurveySection = SurveySection()
     privacy: PrivacySection = PrivacySection()
@@ -220,6 +279,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise ConfigError(path, "(syntax)", str(error)) from None
     for section, key, variable in (
         ("telegram", "token", ENV_TELEGRAM_TOKEN),
+        ("zalo", "token", ENV_ZALO_TOKEN),
         ("privacy", "secret", ENV_SECRET),
     ):
         value = environ.get(variable)
@@ -252,4 +312,5 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     storage = settings.storage.model_copy(update={"path": base / settings.storage.path})
     files = tuple(base / file for file in settings.survey.questionnaire_files)
     survey = settings.survey.model_copy(update={"questionnaire_files": files})
-    return settings.model_copy(update={"storage": storage, "survey": survey})
+    zalo = settings.zalo.model_copy(update={"media_dir": base / settings.zalo.media_dir})
+    return settings.model_copy(update={"storage": storage, "survey": survey, "zalo": zalo})

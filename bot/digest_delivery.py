@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -58,6 +58,8 @@ DIGEST_KEY = "digest_schedule"
 
 Outcome = Literal["sent", "blocked", "failed", "rejected"]
 Sleep = Callable[[float], Awaitable[None]]
+# Sends one rendered digest to one user id of a channel, with retries; says how it went.
+DigestSender = Callable[[str, RenderedDigest, Sleep], Awaitable[Outcome]]
 Clock = Callable[[], datetime]
 
 
@@ -174,10 +176,26 @@ class DeliveryReport:
         return f"digest {self.period}: {counts}"
 
 
+def telegram_sender(bot: Bot) -> DigestSender:
+    async def send(user_id: str, rendered: RenderedDigest, sleep: Sleep) -> Outcome:
+        return await send_rendered(bot, int(user_id), rendered, sleep)
+
+    return send
+
+
 async def deliver_due_digests(
-    bot: Bot, services: Services, now: datetime, *, sleep: Sleep = asyncio.sleep
+    bot: Bot | None,
+    services: Services,
+    now: datetime,
+    *,
+    sleep: Sleep = asyncio.sleep,
+    others: Mapping[str, DigestSender] | None = None,
 ) -> DeliveryReport:
-    """Send the due period's digest to every Telegram subscriber who has not had it yet."""
+    """Send the due period's digest to every subscriber who has not had it yet, on Telegram
+    (through `bot`) and on the channels of `others` (Zalo)."""
+    senders = dict(others or {})
+    if bot is not None:
+        senders[CHANNEL] = telegram_sender(bot)
     period = due_period(services.settings, now)
     report = DeliveryReport(period)
     if period is None:
@@ -186,38 +204,43 @@ async def deliver_due_digests(
     found, former = await recipients(services)
     report.skipped += [s.user_id for s in former]
     for recipient in found:
-        user_id = recipient.subscriber.user_id
-        if recipient.subscriber.channel != CHANNEL:
-            report.skipped.append(user_id)  # no sender for other channels yet
+        channel, user_id = recipient.subscriber.channel, recipient.subscriber.user_id
+        sender = senders.get(channel)
+        if sender is None:
+            report.skipped.append(user_id)  # that channel is not running in this process
             continue
-        if await store.delivered(CHANNEL, user_id, period.start.isoformat()):
+        if await store.delivered(channel, user_id, period.start.isoformat()):
             report.already.append(user_id)
             continue
         try:
-            outcome = await _deliver(bot, services, recipient, period, sleep)
+            outcome = await _deliver(sender, services, recipient, period, sleep)
         except Exception:
             # One official's broken digest must not hold up everyone else's; still due.
-            log.exception("digest for official telegram:%s could not be built", user_id)
+            log.exception("digest for official %s:%s could not be built", channel, user_id)
             outcome = "failed"
         if outcome == "sent":
-            await store.record_delivery(CHANNEL, user_id, period.start.isoformat(), now)
+            await store.record_delivery(channel, user_id, period.start.isoformat(), now)
         elif outcome == "blocked":
-            await store.unsubscribe(CHANNEL, user_id)
-            log.warning("official telegram:%s blocked the bot; digest unsubscribed", user_id)
+            await store.unsubscribe(channel, user_id)
+            log.warning("official %s:%s blocked the bot; digest unsubscribed", channel, user_id)
         getattr(report, outcome or "skipped").append(user_id)
     log.info("%s", report.summary())
     return report
 
 
 async def _deliver(
-    bot: Bot, services: Services, recipient: Recipient, period: Period, sleep: Sleep
+    sender: DigestSender,
+    services: Services,
+    recipient: Recipient,
+    period: Period,
+    sleep: Sleep,
 ) -> Outcome | None:
     """Build, render and send one recipient's digest; None when their scope is empty."""
     digest = await build_digest(services, recipient.official, period)
     if digest is None:
         return None
     rendered = await render(digest, recipient.language)
-    return await send_rendered(bot, int(recipient.subscriber.user_id), rendered, sleep)
+    return await sender(recipient.subscriber.user_id, rendered, sleep)
 
 
 @dataclass
@@ -230,10 +253,13 @@ class DigestSchedule:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     retry_rounds: int = 0
     retry_pending: bool = False
+    others: dict[str, DigestSender] = field(default_factory=dict)  # channels besides Telegram
 
-    async def run(self, bot: Bot) -> DeliveryReport:
+    async def run(self, bot: Bot | None) -> DeliveryReport:
         async with self.lock:
-            return await deliver_due_digests(bot, self.services, self.clock(), sleep=self.sleep)
+            return await deliver_due_digests(
+                bot, self.services, self.clock(), sleep=self.sleep, others=self.others
+            )
 
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]

@@ -16,7 +16,9 @@ from bot.questionnaires import load_catalogue
 from handlers.conversation import Agency, Conversation
 from handlers.officials import OfficialDesk
 from handlers.scores import Scores
+from handlers.text_chat import TextChat
 from storage.database import Database
+from storage.menus import MenuStore
 from storage.migrations import migrate
 from storage.officials import OfficialStore
 from storage.responses import ResponseStore
@@ -41,6 +43,12 @@ class Services:
 
     async def close(self) -> None:
         await self.database.close()
+
+    def text_chat(self, channel: str) -> TextChat:
+        """The numbered-text chat of a channel without buttons (Zalo, the terminal)."""
+        secret = self.settings.privacy.secret.get_secret_value()
+        menus = MenuStore(self.database)
+        return TextChat(channel, self.conversation, self.desk, menus, self.responses, secret)
 
 
 def check_catalogue(settings: Settings, catalogue: Catalogue) -> None:
@@ -124,10 +132,14 @@ async def _wire(settings: Settings, catalogue: Catalogue, database: Database) ->
 
 
 def configured_officials(settings: Settings) -> list[Official]:
-    """The officials of the config; Telegram ids are kept as text like every channel's ids."""
-    return [
-        Official("telegram", str(o.telegram_id), o.role, o.agencies) for o in settings.officials
-    ]
+    """The officials of the config, one per channel they use; ids are kept as text."""
+    found: list[Official] = []
+    for entry in settings.officials:
+        if entry.telegram_id is not None:
+            found.append(Official("telegram", str(entry.telegram_id), entry.role, entry.agencies))
+        if entry.zalo_id is not None:
+            found.append(Official("zalo", entry.zalo_id, entry.role, entry.agencies))
+    return found
 
 
 def configured_agencies(settings: Settings) -> list[Agency]:

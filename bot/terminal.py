@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.services import open_services
-from handlers.terminal import PROMPT, TerminalChat, terminal_citizen
+from handlers.terminal import CHANNEL, PROMPT, TerminalChat
 
 BANNER = (
     "SIPAS Bot — trò chuyện trong terminal (không có token Telegram).\n"
@@ -25,10 +25,7 @@ async def run_terminal(settings: Settings, user: str | None = None) -> None:
     try:
         codes = ", ".join(a.code for a in settings.agencies) or "(chưa cấu hình)"
         _write(BANNER.format(agencies=codes, path=settings.storage.path) + "\n")
-        chat = TerminalChat(
-            services.conversation,
-            terminal_citizen(settings.privacy.secret.get_secret_value(), user),
-        )
+        chat = TerminalChat(services.text_chat(CHANNEL), user)
         loop = asyncio.get_running_loop()
         while True:
             _write(PROMPT)

@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 
 from storage.responses import Completion, ResponseStore, UpdateKey
 from survey import actions, screens
-from survey.answers import fold
+from survey.answers import fold, read_command_word
 from survey.catalogue import Catalogue
+from survey.channels import capabilities
 from survey.flow import (
+    SKIP,
     Action,
     Back,
     Declined,
@@ -94,6 +96,11 @@ class Conversation:
         self._resubmit_after = resubmit_after
         self._index_line = index_line
 
+    @staticmethod
+    def typed(citizen: Citizen) -> bool:
+        """Whether the citizen's channel has no buttons (choices are typed as numbers)."""
+        return not capabilities(citizen.channel).buttons
+
     @property
     def default_language(self) -> Language:
         return self._default_language
@@ -112,13 +119,18 @@ class Conversation:
             header = say(language, "unknown_agency", code=payload[:64])
             return Reply((self._agency_list(language, header),))
         if open_response and (agency is None or agency.code == open_response.agency):
-            return Reply((self._resume_or_ask(open_response, language),))
+            return Reply((self._resume_or_ask(open_response, language, citizen),))
         if agency is None:
-            return Reply((self._agency_list(language, say(language, "pick_agency")),))
+            header = say(language, "pick_agency", typed=self.typed(citizen))
+            return Reply((self._agency_list(language, header),))
         return Reply((await self._begin(citizen, agency, language, now),))
 
     async def press(
-        self, citizen: Citizen, data: str | None, now: datetime, update_id: int | None = None
+        self,
+        citizen: Citizen,
+        data: str | None,
+        now: datetime,
+        update_id: int | str | None = None,
     ) -> Reply:
         """A button press (or a numbered choice typed on a text-only channel)."""
         language = await self.language(citizen)
@@ -135,9 +147,8 @@ class Conversation:
                     (await self._begin(citizen, agency, language, now),), edit=agency.name
                 )
             case actions.AgencyPage(page):
-                return Reply(
-                    replace=self._agency_list(language, say(language, "pick_agency"), page)
-                )
+                header = say(language, "pick_agency", typed=self.typed(citizen))
+                return Reply(replace=self._agency_list(language, header, page))
             case actions.Forget(confirmed=True):
                 count = await self._store.forget(citizen.respondent)
                 return Reply(edit=say(language, "forgotten", count=count))
@@ -146,17 +157,27 @@ class Conversation:
             case actions.SetLanguage(chosen):
                 await self._store.set_language(citizen.respondent, citizen.channel, chosen, now)
                 return Reply(edit=say(chosen, "language_set"))
-        return Reply(notice=say(language, "refused"))
+        return Reply(notice=say(language, "refused", typed=self.typed(citizen)))
 
     async def type(
-        self, citizen: Citizen, text: str, now: datetime, update_id: int | None = None
+        self, citizen: Citizen, text: str, now: datetime, update_id: int | str | None = None
     ) -> Reply:
-        """Typed text: an answer to the current step, or a search for an agency."""
+        """Typed text: a command word, an answer to the current step, or an agency search."""
+        word = read_command_word(text)
+        if word == "cancel":
+            return await self.cancel(citizen)
+        if word == "help":
+            return await self.help(citizen)
         language = await self.language(citizen)
         progress = await self._store.open_response(citizen.respondent)
         if progress is not None:
+            action: Action = Typed(text)
+            if word == "back":
+                action = Back()
+            elif word == "skip":
+                action = Pick(SKIP)
             return await self._step(
-                citizen, progress.response_id, progress.position, Typed(text), now, update_id
+                citizen, progress.response_id, progress.position, action, now, update_id
             )
         agency = self._find_agency(text.strip())
         if agency is not None:
@@ -169,7 +190,8 @@ class Conversation:
         return Reply((Screen(say(language, "cancelled" if has_open else "nothing_to_cancel")),))
 
     async def help(self, citizen: Citizen) -> Reply:
-        return Reply((Screen(say(await self.language(citizen), "help")),))
+        language = await self.language(citizen)
+        return Reply((Screen(say(language, "help", typed=self.typed(citizen))),))
 
     async def choose_language(self, citizen: Citizen, wanted: str | None, now: datetime) -> Reply:
         if wanted in ("vi", "en"):
@@ -185,7 +207,8 @@ class Conversation:
         """A sticker, photo, file or other non-text input: a hint, nothing stored."""
         language = await self.language(citizen)
         in_survey = await self._store.open_response(citizen.respondent) is not None
-        return Reply((Screen(say(language, "hint_media" if in_survey else "hint_idle")),))
+        key = "hint_media" if in_survey else "hint_idle"
+        return Reply((Screen(say(language, key, typed=self.typed(citizen))),))
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -196,19 +219,19 @@ class Conversation:
         position: int,
         action: Action,
         now: datetime,
-        update_id: int | None,
+        update_id: int | str | None,
     ) -> Reply:
         language = await self.language(citizen)
         progress = await self._store.owned_progress(response_id, citizen.respondent)
         if progress is None:
-            return Reply(notice=say(language, "refused"))
+            return Reply(notice=say(language, "refused", typed=self.typed(citizen)))
         questionnaire = self._catalogue[progress.questionnaire]
         step = current_step(questionnaire, progress)
         outcome = advance(questionnaire, progress, position, action)
         if isinstance(outcome, Stale) or step is None:
             return Reply(notice=say(language, "stale"))
         if isinstance(outcome, Invalid):
-            return self._hint(progress, outcome, language)
+            return self._hint(progress, outcome, language, citizen)
         if isinstance(outcome, Declined):
             await self._store.discard(progress.response_id)
             return Reply((Screen(say(language, "declined")),), edit=say(language, "decline"))
@@ -226,15 +249,18 @@ class Conversation:
             return Reply((await self._thanks(stored, language, now),), edit=edit)
         if step.kind == "consent":
             edit = say(language, "agree")
-        return Reply((self._ask(stored, language),), edit=edit)
+        return Reply((self._ask(stored, language, citizen),), edit=edit)
 
-    def _hint(self, progress: Progress, invalid: Invalid, language: Language) -> Reply:
+    def _hint(
+        self, progress: Progress, invalid: Invalid, language: Language, citizen: Citizen
+    ) -> Reply:
         step = invalid.step
+        typed = self.typed(citizen)
         if step.kind == "text" and step.optional is not None:
-            hint = say(language, "hint_text", limit=step.optional.max_length)
+            hint = say(language, "hint_text", typed=typed, limit=step.optional.max_length)
         else:
-            hint = say(language, f"hint_{step.kind}")
-        screen = self._ask(progress, language)
+            hint = say(language, f"hint_{step.kind}", typed=typed)
+        screen = self._ask(progress, language, citizen)
         return Reply((Screen(f"{hint}\n\n{screen.text}", screen.rows),), notice=hint)
 
     def _completion(self, citizen: Citizen, now: datetime) -> Completion:
@@ -264,7 +290,7 @@ class Conversation:
         spent_by = await self._store.visit_spent_by(checked.nonce)
         mine = spent_by in (None, citizen.respondent)
         if open_response and open_response.agency == agency.code and mine:
-            return Reply((self._resume_or_ask(open_response, language),))
+            return Reply((self._resume_or_ask(open_response, language, citizen),))
         if spent_by is not None:
             return Reply((Screen(say(language, "visit_used")),))
         return Reply((await self._begin(citizen, agency, language, now, checked.nonce),))
@@ -288,7 +314,7 @@ class Conversation:
         progress = await self._store.start_response(
             citizen.respondent, citizen.channel, agency.code, agency.questionnaire, now, visit
         )
-        return self._ask(progress, language)
+        return self._ask(progress, language, citizen)
 
     async def _resume(
         self, citizen: Citizen, response_id: int, choice: str, language: Language, now: datetime
@@ -297,23 +323,24 @@ class Conversation:
         if progress is None or progress.status != "in_progress":
             return Reply(notice=say(language, "stale"))
         if choice == "continue":
-            return Reply((self._ask(progress, language),), edit=say(language, "continue"))
+            screen = self._ask(progress, language, citizen)
+            return Reply((screen,), edit=say(language, "continue"))
         agency = self._agencies.get(progress.agency)
         if agency is None:
             return Reply(notice=say(language, "refused"))
         screen = await self._begin(citizen, agency, language, now)
         return Reply((screen,), edit=say(language, "restart"))
 
-    def _ask(self, progress: Progress, language: Language) -> Screen:
+    def _ask(self, progress: Progress, language: Language, citizen: Citizen) -> Screen:
         questionnaire = self._catalogue[progress.questionnaire]
         if progress.position == 0:
             name = self._agency_name(progress.agency)
             return screens.consent_screen(questionnaire, progress.response_id, name, language)
-        return screens.step_screen(questionnaire, progress, language)
+        return screens.step_screen(questionnaire, progress, language, self.typed(citizen))
 
-    def _resume_or_ask(self, progress: Progress, language: Language) -> Screen:
+    def _resume_or_ask(self, progress: Progress, language: Language, citizen: Citizen) -> Screen:
         if progress.position == 0:
-            return self._ask(progress, language)
+            return self._ask(progress, language, citizen)
         questionnaire = self._catalogue[progress.questionnaire]
         name = self._agency_name(progress.agency)
         return screens.resume_screen(questionnaire, progress, name, language)

@@ -14,6 +14,7 @@ from handlers.conversation import Agency
 from handlers.scores import Scores
 from storage.officials import OfficialStore
 from survey.access import ALL, Official
+from survey.channels import capabilities
 from survey.models import Language
 from survey.numbers import format_date
 from survey.period import Period, PeriodError, parse_period
@@ -21,6 +22,19 @@ from survey.scorecard import render_criteria, render_ranking, render_score
 from survey.texts import say
 from survey.visits import issue_visit_token
 
+# Each official command and its aliases (Vietnamese words typed without diacritics).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "score": ("score", "chiso"),
+    "ranking": ("ranking", "xephang"),
+    "criteria": ("criteria", "tieuchi"),
+    "export": ("export", "xuat"),
+    "subscribe": ("subscribe", "theodoi"),
+    "unsubscribe": ("unsubscribe", "huytheodoi"),
+    "invite": ("invite", "moi"),
+    "register": ("register", "dangky"),
+    "visit": ("visit", "luot"),
+}
+CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
 INVITE_LIFETIME = timedelta(hours=72)
 VISIT_LIFETIME = timedelta(hours=2)
 FORMATS = ("csv", "xlsx")
@@ -224,7 +238,10 @@ class OfficialDesk:
         language = request.language
         token = visit_token(self._secret, agency, request.now, VISIT_LIFETIME)
         expires = (request.now + VISIT_LIFETIME).astimezone(self._zone)
-        link = self._deep_link(request.bot_username or "", token)
+        if capabilities(request.channel).deep_links:
+            link = self._deep_link(request.bot_username or "", token)
+        else:  # no start payload on this channel: the citizen sends the token as text
+            link = f"/start {token}"
         return DeskReply(
             say(
                 language,

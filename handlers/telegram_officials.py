@@ -10,21 +10,9 @@ from telegram.constants import MessageLimit
 from telegram.ext import Application, CommandHandler
 
 from handlers.context import BotContext
-from handlers.officials import Request
+from handlers.officials import CANONICAL, COMMANDS, Request
 from handlers.telegram import CHANNEL, PRIVATE, citizen_of
-
-COMMANDS: dict[str, tuple[str, ...]] = {
-    "score": ("score", "chiso"),
-    "ranking": ("ranking", "xephang"),
-    "criteria": ("criteria", "tieuchi"),
-    "export": ("export", "xuat"),
-    "subscribe": ("subscribe", "theodoi"),
-    "unsubscribe": ("unsubscribe", "huytheodoi"),
-    "invite": ("invite", "moi"),
-    "register": ("register", "dangky"),
-    "visit": ("visit", "luot"),
-}
-_CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
+from survey.channels import split_text as split_lines
 
 
 async def on_official_command(update: Update, context: BotContext) -> None:
@@ -36,7 +24,7 @@ async def on_official_command(update: Update, context: BotContext) -> None:
     services = context.services
     word = message.text.split()[0].lstrip("/").split("@")[0].lower()
     request = Request(
-        command=_CANONICAL[word],
+        command=CANONICAL[word],
         args=tuple(context.args or ()),
         channel=CHANNEL,
         user_id=str(user.id),
@@ -60,19 +48,7 @@ async def on_official_command(update: Update, context: BotContext) -> None:
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     """Split a long answer (a big ranking) at line breaks into messages Telegram accepts."""
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:
-            parts.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    if current:
-        parts.append(current)
-    return parts or [""]
+    return split_lines(text, limit)
 
 
 def add_official_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

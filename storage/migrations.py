@@ -216,6 +216,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             GROUP BY agency, questionnaire, substr(day, 1, 7), c1, c2;
         """,
     ),
+    Migration(
+        5,
+        "numbered menus of text-only channels",
+        """
+        -- What each number means to a respondent on a text-only channel (Zalo): the choices of
+        -- the last screen shown, as button payloads. In the database, not in memory, so a
+        -- restart or another bot instance reads the same "3".
+        CREATE TABLE menus (
+            respondent TEXT PRIMARY KEY,
+            choices TEXT NOT NULL,
+            shown_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 

@@ -25,7 +25,7 @@ class UpdateKey:
     """A channel's update id: processed at most once."""
 
     channel: str
-    update_id: int
+    update_id: int | str  # Telegram's update_id; Zalo's message_id (text, no offset exists)
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,23 @@ class ResponseStore:
                 (completion.lock, progress.agency, completion.lock_until.isoformat()),
             )
 
+    async def was_processed(self, key: UpdateKey) -> bool:
+        """Whether this update was handled already (a replay, or a redelivery)."""
+        value = await self._db.fetch_value(
+            "SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = ?",
+            (key.channel, key.update_id),
+        )
+        return value is not None
+
+    async def mark_processed(self, key: UpdateKey, now: datetime) -> None:
+        """Remember a handled update that stored no step (a step records its own key)."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) "
+                "VALUES (?, ?, ?)",
+                (key.channel, key.update_id, now.isoformat()),
+            )
+
     async def visit_spent_by(self, nonce: str) -> str | None:
         """Who spent a visit token ('' once they were forgotten), or None if it is unspent."""
         row = await self._db.fetch_one(
@@ -277,6 +294,7 @@ class ResponseStore:
             await add_to_aggregates(connection, completed, -1)
             await connection.execute("DELETE FROM responses WHERE respondent = ?", (respondent,))
             await connection.execute("DELETE FROM respondents WHERE respondent = ?", (respondent,))
+            await connection.execute("DELETE FROM menus WHERE respondent = ?", (respondent,))
             # A spent visit stays spent, but no longer points at the person.
             await connection.execute(
                 "UPDATE visits SET respondent = NULL WHERE respondent = ?", (respondent,)

@@ -39,8 +39,10 @@ class AgencyEntry:
     name: str
 
 
-def step_screen(questionnaire: Questionnaire, progress: Progress, language: Language) -> Screen:
-    """The screen asking the current step of an open response."""
+def step_screen(
+    questionnaire: Questionnaire, progress: Progress, language: Language, typed: bool = False
+) -> Screen:
+    """The screen asking the current step of an open response (`typed`: no buttons)."""
     position = progress.position
     step = all_steps(questionnaire)[position]
     rid = progress.response_id
@@ -76,7 +78,7 @@ def step_screen(questionnaire: Questionnaire, progress: Progress, language: Lang
     skip = Choice(say(language, "skip"), Answer(rid, position, SKIP))
     if step.kind == "text":
         rows_text = ((skip,), back) if back else ((skip,),)
-        return Screen(say(language, "optional_text", prompt=prompt), rows_text)
+        return Screen(say(language, "optional_text", typed=typed, prompt=prompt), rows_text)
     options = [
         Choice(o.text.in_(language), Answer(rid, position, o.id)) for o in step.optional.options
     ]

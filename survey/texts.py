@@ -14,7 +14,7 @@ _VI: dict[str, str] = {
     "matches": "Các cơ quan có tên chứa «{query}»:",
     "no_agencies": "Chưa có cơ quan nào được cấu hình. Vui lòng báo cho quản trị viên.",
     "consent": (
-        "Xin chào! Cảm ơn Ông/Bà đã sử dụng dịch vụ tại {agency}.\n\n"
+        "Xin chào! Mời Ông/Bà đánh giá sự phục vụ của {agency}.\n\n"
         "Phiếu khảo sát gồm {count} nhận định, mất khoảng 2–4 phút và hoàn toàn ẩn danh.\n"
         "Người tham gia cần từ 18 tuổi trở lên và đã nhận kết quả giải quyết "
         "thủ tục hành chính.\n\n"
@@ -119,6 +119,40 @@ _VI: dict[str, str] = {
     "export_ready": "Dữ liệu {period}: {count} cơ quan.",
     "all_agencies": "tất cả cơ quan",
     "no_agency_in_scope": "Ông/Bà chưa được giao cơ quan nào.",
+    # Text-only channels (Zalo, the terminal): choices are numbered lines, answered by typing.
+    "pick_agency_typed": (
+        "Xin chào! Ông/Bà muốn đánh giá cơ quan nào?\n"
+        "Gõ số của cơ quan, hoặc gõ mã hay một phần tên cơ quan để tìm."
+    ),
+    "optional_text_typed": "{prompt}\n\nGõ ý kiến của Ông/Bà rồi gửi.",
+    "hint_consent_typed": "Vui lòng gõ 1 để đồng ý tham gia, hoặc 2 để không tham gia.",
+    "hint_scale_typed": "Vui lòng gõ một chữ số từ 1 đến 5.",
+    "hint_choice_typed": "Vui lòng gõ số của một lựa chọn, hoặc «bỏ qua».",
+    "hint_text_typed": (
+        "Ý kiến quá dài (tối đa {limit} ký tự). Vui lòng rút gọn, hoặc gõ «bỏ qua»."
+    ),
+    "hint_media_typed": "Bot chỉ đọc tin nhắn chữ. Vui lòng gõ số của lựa chọn.",
+    "hint_number": "Không có lựa chọn số {number}. Vui lòng gõ một số trong danh sách.",
+    "refused_typed": "Lựa chọn này không còn hiệu lực.",
+    "help_typed": (
+        "Bot ghi nhận mức độ hài lòng của người dân đối với sự phục vụ của cơ quan hành chính.\n"
+        "Trả lời bằng cách gõ số của lựa chọn.\n"
+        "/start MÃ – bắt đầu đánh giá cơ quan có mã đó (mã in trên áp phích QR)\n"
+        "/start – tiếp tục, hoặc chọn cơ quan\n"
+        "quay lại – sửa câu trước · bỏ qua – bỏ qua câu không bắt buộc · hủy – tạm dừng\n"
+        "/lang – đổi ngôn ngữ (Tiếng Việt / English)\n"
+        "/forget – xoá dữ liệu của tôi\n"
+        "Câu trả lời được lưu ẩn danh."
+    ),
+    "numbered_scale": "👉 Gõ một số từ 1 đến 5.",
+    "numbered_scale_na": "👉 Gõ một số từ 1 đến 5 (0 nếu không áp dụng).",
+    "numbered_choice": "👉 Gõ số của lựa chọn.",
+    "numbered_back": "Gõ «quay lại» để sửa câu trước.",
+    "numbered_help": "Hướng dẫn",
+    "export_elsewhere": (
+        "Kênh này không gửi được tệp. Dùng lệnh /export trên Telegram, hoặc trên máy chủ: "
+        "python -m bot export --period {period} --out bao-cao.xlsx"
+    ),
 }
 
 _EN: dict[str, str] = {
@@ -131,7 +165,7 @@ _EN: dict[str, str] = {
     "matches": "Agencies whose name contains “{query}”:",
     "no_agencies": "No agency is configured yet. Please tell the administrator.",
     "consent": (
-        "Hello! Thank you for using the services of {agency}.\n\n"
+        "Hello! Please rate the service you received from {agency}.\n\n"
         "The survey has {count} statements, takes 2–4 minutes and is anonymous.\n"
         "Participants must be 18 or older and have received the result of their procedure.\n\n"
         "Do you agree to take part?"
@@ -230,14 +264,53 @@ _EN: dict[str, str] = {
     "export_ready": "Data for {period}: {count} agencies.",
     "all_agencies": "all agencies",
     "no_agency_in_scope": "No agency has been assigned to you yet.",
+    "pick_agency_typed": (
+        "Hello! Which agency would you like to rate?\n"
+        "Type the agency's number, or its code or part of its name to search."
+    ),
+    "optional_text_typed": "{prompt}\n\nType your comment and send it.",
+    "hint_consent_typed": "Please type 1 to take part, or 2 if you do not want to.",
+    "hint_scale_typed": "Please type a digit from 1 to 5.",
+    "hint_choice_typed": "Please type the number of an option, or “skip”.",
+    "hint_text_typed": (
+        "That comment is too long (at most {limit} characters). Shorten it, or type “skip”."
+    ),
+    "hint_media_typed": "The bot reads text messages only. Please type the number of your choice.",
+    "hint_number": "There is no choice number {number}. Please type a number from the list.",
+    "refused_typed": "That choice is no longer valid.",
+    "help_typed": (
+        "This bot records how satisfied citizens are with public administration services.\n"
+        "Answer by typing the number of your choice.\n"
+        "/start CODE – rate the agency with that code (printed on its QR poster)\n"
+        "/start – continue, or choose an agency\n"
+        "back – change the previous answer · skip – skip an optional question · cancel – pause\n"
+        "/lang – change language (Tiếng Việt / English)\n"
+        "/forget – delete my data\n"
+        "Answers are stored anonymously."
+    ),
+    "numbered_scale": "👉 Type a number from 1 to 5.",
+    "numbered_scale_na": "👉 Type a number from 1 to 5 (0 if it does not apply).",
+    "numbered_choice": "👉 Type the number of your choice.",
+    "numbered_back": "Type “back” to change the previous answer.",
+    "numbered_help": "Help",
+    "export_elsewhere": (
+        "This channel cannot send files. Use /export on Telegram, or on the server: "
+        "python -m bot export --period {period} --out report.xlsx"
+    ),
 }
 
 _CATALOGUE: dict[Language, dict[str, str]] = {"vi": _VI, "en": _EN}
 
 
-def say(language: Language, key: str, **values: object) -> str:
-    """The sentence `key` in `language`, with `values` filled in."""
-    return _CATALOGUE[language][key].format(**values)
+def say(language: Language, key: str, *, typed: bool = False, **values: object) -> str:
+    """The sentence `key` in `language`, with `values` filled in.
+
+    `typed`: the citizen answers by typing numbers (no buttons); a `<key>_typed` wording is
+    used where the sentence would otherwise speak of pressing.
+    """
+    catalogue = _CATALOGUE[language]
+    chosen = f"{key}_typed" if typed and f"{key}_typed" in catalogue else key
+    return catalogue[chosen].format(**values)
 
 
 def keys(language: Language) -> frozenset[str]:

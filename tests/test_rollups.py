@@ -313,7 +313,7 @@ async def test_migration_4_backfills_the_monthly_tables_from_the_daily_rows(
                 marks = ", ".join("?" * len(rows[0]))
                 await connection.executemany(f"INSERT INTO daily_{table} VALUES ({marks})", rows)
         applied = await migrate(database)
-        assert [m.version for m in applied] == [4]
+        assert next(m.version for m in applied) == 4  # and any later migration
         await _assert_monthly_is_the_rollup_of_daily(database)
         months = await database.fetch_all(
             "SELECT month, SUM(responses) AS n FROM monthly_responses GROUP BY month"

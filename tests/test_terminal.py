@@ -19,7 +19,7 @@ import pytest
 from bot.config import load_settings
 from bot.questionnaires import load_catalogue
 from bot.services import open_services
-from handlers.terminal import TerminalChat, terminal_citizen
+from handlers.terminal import TerminalChat
 
 CRITERIA = load_catalogue()["sipas-2023"].criterion_ids
 TYPED = [(index * 3) % 5 + 1 for index in range(len(CRITERIA))]  # every value 1–5 appears
@@ -147,7 +147,7 @@ def _finish_survey(console: Console) -> None:
         assert "(không bắt buộc)" in console.say("1")
     thanks = console.say("1")
     assert "Cảm ơn Ông/Bà đã dành thời gian" in thanks
-    assert "1)" not in thanks
+    assert "1 – " not in thanks
 
 
 def test_a_survey_typed_in_the_terminal_is_stored_as_typed(config: Path) -> None:
@@ -156,11 +156,11 @@ def test_a_survey_typed_in_the_terminal_is_stored_as_typed(config: Path) -> None
         assert "ubnd_xa_a" in banner
         consent = console.say("/start ubnd_xa_a")
         assert "UBND xã A" in consent
-        assert "  1) Đồng ý tham gia" in consent
+        assert "1 – Đồng ý tham gia" in consent
         first = console.say("1")
         assert "Câu 1/19" in first
-        assert "  5) 5 · Rất hài lòng" in first
-        assert "  6) Không áp dụng" in first
+        assert "5 – Rất hài lòng" in first
+        assert "0 – Không áp dụng" in first
         last = _answer_statements(console, 1, len(CRITERIA))
         assert "(không bắt buộc)" in last
         _finish_survey(console)
@@ -192,8 +192,8 @@ def test_a_killed_bot_loses_no_answer_and_resumes_where_it_stopped(config: Path)
         console.read_reply()
         resume = console.say("/start")
         assert "7/19" in resume
-        assert "  1) Tiếp tục" in resume
-        assert "  2) Làm lại từ đầu" in resume
+        assert "1 – Tiếp tục" in resume
+        assert "2 – Làm lại từ đầu" in resume
         continued = console.say("1")
         assert "Câu 8/19" in continued
         assert "Câu 7/19" not in continued
@@ -217,10 +217,7 @@ NOW = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)
 async def chat(config: Path) -> AsyncIterator[TerminalChat]:
     settings = load_settings(config, environ={})
     services = await open_services(settings)
-    yield TerminalChat(
-        services.conversation,
-        terminal_citizen(settings.privacy.secret.get_secret_value(), "bob"),
-    )
+    yield TerminalChat(services.text_chat("terminal"), "bob")
     await services.close()
 
 

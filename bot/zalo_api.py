@@ -1,0 +1,183 @@
+"""A thin client for the Zalo Bot Platform API over httpx (JSON POST to `bot<token>/<method>`).
+
+Written in-house: the Python clients published so far are not fit to depend on (see
+../shared/reference/zalo.md §3). The token sits in every URL path, so no URL is ever put into
+an error message or a log line by this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from survey.channels import ZALO, split_text
+
+log = logging.getLogger(__name__)
+
+IDLE = 408
+"""getUpdates' answer when no message came within the timeout: normal, not an error."""
+MAX_TRIES = 5
+FIRST_BACKOFF = 1.0
+MAX_RETRY_AFTER = 300.0
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ZaloApiError(Exception):
+    """A refused call: `transient` ones (429, 5xx, network) may succeed if tried again."""
+
+    def __init__(
+        self, method: str, code: int, description: str, retry_after: float | None = None
+    ) -> None:
+        super().__init__(f"Zalo {method}: {code} {description}")
+        self.method = method
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        return self.code == 429 or self.code >= 500 or self.code == 0
+
+
+@dataclass(frozen=True)
+class BotInfo:
+    id: str
+    name: str
+
+
+class ZaloBotApi:
+    """The documented methods we use; `transport` replaces the network in tests."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
+        self._timeout = timeout
+        self._client = httpx.AsyncClient(transport=transport, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def call(self, method: str, payload: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """POST one method; its `result`, or ZaloApiError (the URL and token never in it)."""
+        try:
+            response = await self._client.post(self._prefix + method, json=payload or {}, **kw)
+        except httpx.TimeoutException:
+            raise ZaloApiError(method, 0, "timed out") from None
+        except httpx.HTTPError as error:
+            raise ZaloApiError(method, 0, f"network error ({type(error).__name__})") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ZaloApiError(method, response.status_code or 0, "not a JSON object")
+        if response.status_code == 200 and body.get("ok") is True:
+            return body.get("result")
+        code = int(body.get("error_code") or response.status_code or 0)
+        if response.status_code >= 500:
+            code = response.status_code
+        return self._refuse(method, code, body, response.headers.get("Retry-After"))
+
+    @staticmethod
+    def _refuse(method: str, code: int, body: dict[str, Any], header: str | None) -> Any:
+        parameters = body.get("parameters")
+        wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
+        wait = wait if wait is not None else header
+        try:
+            retry_after = float(wait) if wait is not None else None
+        except ValueError:
+            retry_after = None
+        description = str(body.get("description") or "refused")[:200]
+        raise ZaloApiError(method, code, description, retry_after)
+
+    async def get_me(self) -> BotInfo:
+        result = await self.call("getMe")
+        if not isinstance(result, dict):
+            raise ZaloApiError("getMe", 0, "unexpected result")
+        name = result.get("display_name") or result.get("account_name") or ""
+        return BotInfo(str(result.get("id", "")), str(name))
+
+    async def get_update(self, poll_seconds: int) -> Any:
+        """One update (Zalo returns one per call, no offset), or None when idle (HTTP 408)."""
+        try:
+            # The read timeout must outlast the long poll itself.
+            return await self.call(
+                "getUpdates",
+                {"timeout": str(poll_seconds)},
+                timeout=poll_seconds + self._timeout,
+            )
+        except ZaloApiError as error:
+            if error.code == IDLE:
+                return None
+            raise
+
+    async def send_message(self, chat_id: str, text: str, sleep: Sleep = asyncio.sleep) -> None:
+        """Send a text, split at line breaks within the 2,000-character limit; each part is
+        retried on its own (a retry never repeats a part already delivered)."""
+        for part in split_text(text, ZALO.text_limit):
+            await with_retry(
+                self._sender("sendMessage", {"chat_id": chat_id, "text": part}), sleep
+            )
+
+    async def send_photo(
+        self, chat_id: str, url: str, caption: str | None = None, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        payload: dict[str, Any] = {"chat_id": chat_id, "photo": url}
+        if caption:
+            payload["caption"] = caption
+        await with_retry(self._sender("sendPhoto", payload), sleep)
+
+    def _sender(self, method: str, payload: dict[str, Any]) -> Callable[[], Awaitable[object]]:
+        return lambda: self.call(method, payload)
+
+    async def send_typing(self, chat_id: str) -> None:
+        await self.call("sendChatAction", {"chat_id": chat_id, "action": "typing"})
+
+    async def set_webhook(self, url: str, secret_token: str) -> None:
+        await self.call("setWebhook", {"url": url, "secret_token": secret_token})
+
+    async def delete_webhook(self) -> None:
+        await self.call("deleteWebhook")
+
+    async def webhook_info(self) -> Any:
+        """The webhook set, or None (a bot without one answers 404, measured, not documented)."""
+        try:
+            return await self.call("getWebhookInfo")
+        except ZaloApiError as error:
+            if error.code == 404:
+                return None
+            raise
+
+
+async def with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep = asyncio.sleep) -> None:
+    """Call `send` until it succeeds: wait as told after a 429, back off after 5xx/network.
+
+    Raises at once for a permanent refusal, and the last error after `MAX_TRIES`.
+    """
+    backoff = FIRST_BACKOFF
+    for attempt in range(1, MAX_TRIES + 1):
+        try:
+            await send()
+            return
+        except ZaloApiError as error:
+            if not error.transient or attempt == MAX_TRIES:
+                raise
+            if error.code == 429 and error.retry_after is not None:
+                if error.retry_after > MAX_RETRY_AFTER:
+                    raise
+                wait = error.retry_after
+            else:
+                wait, backoff = backoff, backoff * 2
+            log.info("%s; retrying in %.0f s (try %d of %d)", error, wait, attempt, MAX_TRIES)
+            await sleep(wait)

@@ -1,0 +1,101 @@
+"""The weekly digest on Zalo (text; the chart by public URL) and the jobs of a Zalo-only run.
+
+With Telegram running, PTB's job queue runs one digest schedule for both channels; without it,
+an APScheduler of our own runs the same schedule, catch-up and housekeeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import ZaloSection
+from bot.digest_delivery import (
+    RETRY_LATER,
+    STARTUP_DELAY,
+    DigestSchedule,
+    DigestSender,
+    Outcome,
+    Sleep,
+    digest_trigger,
+)
+from bot.digests import RenderedDigest
+from bot.housekeeping import EVERY, tidy
+from bot.services import Services
+from bot.zalo_api import ZaloApiError, ZaloBotApi
+
+log = logging.getLogger(__name__)
+KEEP_MEDIA = timedelta(weeks=8)
+Clock = Callable[[], datetime]
+
+
+def zalo_digest_sender(api: ZaloBotApi, section: ZaloSection) -> DigestSender:
+    """Text (split within Zalo's limit), then the chart by URL when a public URL is set."""
+
+    async def send(user_id: str, rendered: RenderedDigest, sleep: Sleep) -> Outcome:
+        try:
+            await api.send_message(user_id, rendered.text, sleep)
+            if section.public_media_url:
+                name = publish_chart(section.media_dir, rendered.png)
+                await api.send_photo(user_id, f"{section.public_media_url}/{name}", None, sleep)
+        except ZaloApiError as error:
+            if error.transient:
+                return "failed"
+            # Zalo documents no "blocked" answer; 403 is what a refusal to a person looks like.
+            return "blocked" if error.code == 403 else "rejected"
+        return "sent"
+
+    return send
+
+
+def publish_chart(folder: Path, png: bytes) -> str:
+    """Write the chart under an unguessable name (the URL is public) and return the name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"sipas-{secrets.token_urlsafe(16)}.png"
+    (folder / name).write_bytes(png)
+    return name
+
+
+def prune_media(folder: Path, now: float, keep: timedelta = KEEP_MEDIA) -> int:
+    """Remove published charts older than `keep`; returns how many."""
+    removed = 0
+    for path in folder.glob("sipas-*.png") if folder.is_dir() else ():
+        if now - path.stat().st_mtime > keep.total_seconds():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def schedule_zalo_jobs(services: Services, api: ZaloBotApi, clock: Clock) -> AsyncIOScheduler:
+    """The digest (cron, a catch-up after start, retries) and housekeeping, not yet started."""
+    settings = services.settings
+    schedule = DigestSchedule(services, clock)
+    schedule.others["zalo"] = zalo_digest_sender(api, settings.zalo)
+    scheduler = AsyncIOScheduler(timezone=settings.bot.zone)
+
+    async def digest() -> None:
+        report = await schedule.run(None)
+        if report.failed and not schedule.retry_pending:
+            schedule.retry_pending = True
+            scheduler.add_job(retry, "date", run_date=clock() + RETRY_LATER)
+
+    async def retry() -> None:
+        schedule.retry_pending = False
+        await digest()
+
+    async def housekeeping() -> None:
+        await tidy(services, clock())
+        prune_media(settings.zalo.media_dir, time.time())
+
+    scheduler.add_job(
+        digest, digest_trigger(settings), coalesce=True, misfire_grace_time=None, name="digest"
+    )
+    scheduler.add_job(digest, "date", run_date=clock() + STARTUP_DELAY, name="digest-catch-up")
+    scheduler.add_job(housekeeping, "interval", seconds=EVERY.total_seconds(), name="housekeeping")
+    return scheduler

@@ -1,0 +1,76 @@
+"""What each chat channel can do; renderers and the conversation read this, never a name test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """One channel's abilities, as the survey needs to know them."""
+
+    buttons: bool  # choices as buttons (else numbered lines answered by typing the number)
+    edits: bool  # a sent message can be rewritten (the pressed question shows its answer)
+    text_limit: int  # longest message, in UTF-16 code units (the stricter of the readings)
+    deep_links: bool  # a link can carry a start payload (else the citizen types the code)
+    photos: Literal["upload", "url", "none"]  # how a chart can be sent
+    ids: Literal["int", "text"]  # how the channel's user ids look
+    echo: bool = False  # no edits: confirm the answer in a line of its own (costs nothing here)
+
+
+TELEGRAM = Capabilities(
+    buttons=True, edits=True, text_limit=4096, deep_links=True, photos="upload", ids="int"
+)
+# Zalo Bot Platform: text only, 2,000 characters, photos by public URL (reference/zalo.md).
+ZALO = Capabilities(
+    buttons=False, edits=False, text_limit=2000, deep_links=False, photos="url", ids="text"
+)
+TERMINAL = Capabilities(
+    buttons=False,
+    edits=False,
+    text_limit=100_000,
+    deep_links=False,
+    photos="none",
+    ids="text",
+    echo=True,
+)
+CHANNELS = {"telegram": TELEGRAM, "zalo": ZALO, "terminal": TERMINAL}
+
+
+def capabilities(channel: str) -> Capabilities:
+    """A known channel's capabilities; an unknown one is treated as plain numbered text."""
+    return CHANNELS.get(channel, TERMINAL)
+
+
+def utf16_length(text: str) -> int:
+    """Length as UTF-16 code units: emoji count twice, Vietnamese letters once."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long text at line breaks into messages of at most `limit` UTF-16 units."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while utf16_length(line) > limit:
+            head = _prefix(line, limit)
+            parts.append(head)
+            line = line[len(head) :]
+        if utf16_length(current) + utf16_length(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current:
+        parts.append(current)
+    return [part.rstrip("\n") or part for part in parts] or [""]
+
+
+def _prefix(line: str, limit: int) -> str:
+    """The longest prefix of `line` within `limit` units, never splitting a surrogate pair."""
+    used = 0
+    for index, char in enumerate(line):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return line[:index]
+    return line

@@ -1,0 +1,88 @@
+"""End to end on Zalo: the real `python -m bot run` process polling the fake Zalo Bot API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from pathlib import Path
+
+from tests.e2e_support import BotProcess
+from tests.zalo_emulator import ZaloEmulator
+from tests.zalo_support import is_statement, numbers, write_zalo_config
+
+SECRET = "zalo-test-secret-0123456789"
+USER = "6ede9afa66b88fe6d6a9"
+VALUES = [4, 5, 3, 0, 2, 1, 5, 4, 4, 3, 5, 2, 1, 3, 4, 5, 0, 2, 4]
+
+
+def say(zalo: ZaloEmulator, text: str, timeout: float = 30.0) -> str:
+    """Send like a citizen and wait for the bot's one reply (the first may wait for start-up)."""
+    before = len(zalo.texts(USER))
+    zalo.send_text(USER, text)
+    return zalo.wait_for(USER, before + 1, timeout)[before]
+
+
+def stored(database: Path) -> tuple[list[int], int]:
+    respondent = hmac.new(SECRET.encode(), f"zalo:{USER}".encode(), hashlib.sha256).hexdigest()
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT a.criterion, a.value FROM answers a JOIN responses r ON r.id = a.response_id "
+            "WHERE r.respondent = ?",
+            (respondent,),
+        ).fetchall()
+        completed = connection.execute(
+            "SELECT COUNT(*) FROM responses WHERE status = 'completed'"
+        ).fetchone()[0]
+    by_criterion = dict(rows)
+    order = [f"{e}_{i}" for e, n in _ELEMENTS for i in range(1, n + 1)]
+    return [by_criterion[c] for c in order if c in by_criterion], completed
+
+
+_ELEMENTS = [
+    ("access", 4),
+    ("procedures", 4),
+    ("civil_servants", 5),
+    ("results", 3),
+    ("feedback", 3),
+]
+
+
+def test_a_citizen_survives_a_killed_bot_and_replays_count_nothing(tmp_path: Path) -> None:
+    with ZaloEmulator() as zalo:
+        config = write_zalo_config(tmp_path, zalo)
+        bot = BotProcess(config, tmp_path / "bot.log")
+        bot.start()
+        try:
+            consent = say(zalo, "/start ubnd_xa_a")
+            assert numbers(consent) == {1, 2}, consent
+            text = say(zalo, "1")
+            for value in VALUES[:8]:
+                assert is_statement(text), text
+                text = say(zalo, str(value))
+            bot.kill()  # SIGKILL: no clean shutdown
+            zalo.replay_all()  # Zalo has no offset: what was served comes again
+            sent_before = len(zalo.texts(USER))
+            bot.start()
+            prompt = say(zalo, "/start")  # the replays are handled first, silently
+            assert len(zalo.texts(USER)) == sent_before + 1
+            assert "8/19" in prompt, prompt
+            assert numbers(prompt) == {1, 2}, prompt
+            text = say(zalo, "1")
+            assert "Câu 9/19" in text
+            for value in VALUES[8:]:
+                assert is_statement(text), text
+                text = say(zalo, str(value))
+            while "Cảm ơn" not in text:
+                assert not is_statement(text), text
+                text = say(zalo, "1")
+            assert numbers(text) == frozenset()
+            assert bot.stop() == 0
+        finally:
+            bot.stop()
+        answers, completed = stored(tmp_path / "sipas.sqlite")
+    assert answers == VALUES
+    assert completed == 1
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+    assert zalo.token not in log
+    assert "Traceback" not in log

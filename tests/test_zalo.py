@@ -1,0 +1,344 @@
+"""The survey on Zalo, in process: the real channel polling the fake Zalo Bot API over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.digest_delivery import deliver_due_digests
+from bot.services import Services, open_services
+from bot.zalo import ZaloChannel, build_channel
+from bot.zalo_jobs import zalo_digest_sender
+from handlers.conversation import Citizen, pseudonym
+from survey.period import Period
+from tests.zalo_emulator import ZaloEmulator
+from tests.zalo_support import ZaloCitizen, free_port, is_statement, numbers, write_zalo_config
+
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+SECRET = "zalo-test-secret-0123456789"
+CITIZEN = "e4ea2cd5189df1c3a88c"
+VALUES = [5, 4, 3, 2, 1, 0, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 5, 4, 3]  # 0 = not applicable
+
+
+@dataclass
+class Running:
+    zalo: ZaloEmulator
+    settings: Settings
+    services: Services
+    channel: ZaloChannel
+
+
+@asynccontextmanager
+async def running(
+    folder: Path, zalo: ZaloEmulator, *, extra: str = "", zalo_extra: str = ""
+) -> AsyncIterator[Running]:
+    settings = load_settings(write_zalo_config(folder, zalo, extra=extra, zalo_extra=zalo_extra))
+    services = await open_services(settings)
+    channel = build_channel(settings.zalo, services.text_chat("zalo"), lambda: NOW, sleep=_no_wait)
+    try:
+        await channel.start()
+        yield Running(zalo, settings, services, channel)
+    finally:
+        await channel.stop()
+        await services.close()
+
+
+async def _no_wait(_: float) -> None:
+    """Pauses between polls and retries, without a real clock."""
+    await asyncio.sleep(0)
+
+
+@pytest.fixture
+def zalo() -> Iterator[ZaloEmulator]:
+    emulator = ZaloEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+async def stored_answers(services: Services, user_id: str) -> dict[str, int]:
+    respondent = pseudonym(SECRET, "zalo", user_id)
+    rows = await services.database.fetch_all(
+        "SELECT a.criterion, a.value FROM answers a JOIN responses r ON r.id = a.response_id "
+        "WHERE r.respondent = ?",
+        (respondent,),
+    )
+    found = {row["criterion"]: row["value"] for row in rows}
+    order = services.catalogue["sipas-2023"].criterion_ids
+    return {criterion: found[criterion] for criterion in order if criterion in found}
+
+
+async def test_a_citizen_takes_the_whole_survey_by_typing_numbers(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        (consent,) = await citizen.say("/start ubnd_xa_a")
+        assert "UBND xã A" in consent
+        assert numbers(consent) == {1, 2}
+        final = await citizen.take_survey(VALUES, comment="Cán bộ nhiệt tình")
+        assert "Cảm ơn" in final
+        assert numbers(final) == frozenset()
+        stored = await stored_answers(bot.services, CITIZEN)
+        assert list(stored.values()) == VALUES
+        extras = await bot.services.database.fetch_all("SELECT field, value FROM extras")
+        assert ("comment", "Cán bộ nhiệt tình") in [(r["field"], r["value"]) for r in extras]
+    statements = [t for t in zalo.texts(CITIZEN) if is_statement(t)]
+    assert len(statements) == 19
+    assert all(len(t) <= 2000 for t in zalo.texts(CITIZEN))
+    # No raw Zalo id of the citizen is stored anywhere.
+    assert CITIZEN.encode() not in (tmp_path / "sipas.sqlite").read_bytes()
+
+
+async def test_only_statements_list_exactly_one_to_five(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo):
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        await citizen.take_survey(VALUES)
+    texts = zalo.texts(CITIZEN)
+    for text in texts:
+        if not is_statement(text):
+            assert numbers(text) not in ({1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5}), text
+            assert not numbers(text) or 1 in numbers(text), text
+
+
+async def test_a_replayed_update_counts_nothing_and_gets_no_reply(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        await citizen.say("1")
+        await citizen.say("4")  # statement 1
+        sent_before = len(zalo.texts(CITIZEN))
+        zalo.replay_all()  # as after a restart: no offset, everything comes again
+        await citizen.say("3")  # statement 2; arrives after the replays
+        assert len(zalo.texts(CITIZEN)) == sent_before + 1
+        stored = await stored_answers(bot.services, CITIZEN)
+        assert list(stored.values()) == [4, 3]
+
+
+async def test_replay_mode_serves_every_update_twice_and_nothing_doubles(
+    tmp_path: Path,
+) -> None:
+    with ZaloEmulator(replay=True) as zalo:
+        async with running(tmp_path, zalo) as bot:
+            citizen = ZaloCitizen(zalo, CITIZEN)
+            await citizen.say("/start ubnd_xa_a")
+            await citizen.take_survey(VALUES)
+            stored = await stored_answers(bot.services, CITIZEN)
+            completed = await bot.services.database.fetch_value(
+                "SELECT COUNT(*) FROM responses WHERE status = 'completed'"
+            )
+        assert list(stored.values()) == VALUES
+        assert completed == 1
+        # one reply per message the citizen sent: 1 start + 1 consent + 19 + 5 optional
+        assert len(zalo.texts(CITIZEN)) == 26
+
+
+async def test_a_restart_mid_survey_resumes_where_the_citizen_stopped(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    citizen = ZaloCitizen(zalo, CITIZEN)
+    async with running(tmp_path, zalo):
+        await citizen.say("/start ubnd_xa_a")
+        await citizen.say("1")
+        for value in VALUES[:7]:
+            await citizen.say(str(value))
+    async with running(tmp_path, zalo) as bot:
+        (prompt,) = await citizen.say("/start")
+        assert "7/19" in prompt
+        assert numbers(prompt) == {1, 2}
+        (question,) = await citizen.say("1")  # continue
+        assert "Câu 8/19" in question
+        final = await citizen.take_survey(VALUES[7:])
+        assert "Cảm ơn" in final
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == VALUES
+
+
+async def test_typed_words_go_back_skip_and_cancel(tmp_path: Path, zalo: ZaloEmulator) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("ubnd_xa_a")  # the code alone also starts
+        await citizen.say("1")
+        await citizen.say("2")
+        (again,) = await citizen.say("quay lai")
+        assert "Câu 1/19" in again
+        await citizen.say("５")  # full-width five
+        (paused,) = await citizen.say("Hủy")
+        assert "tạm dừng" in paused
+        (resume,) = await citizen.say("/start")
+        assert "1/19" in resume
+        await citizen.say("1")
+        for value in VALUES[1:]:
+            await citizen.say(str(value))
+        (sex,) = await citizen.say("bỏ qua")  # skips the procedure question
+        assert numbers(sex)
+        assert 0 in numbers(sex)
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert next(iter(stored.values())) == 5
+    assert len(stored) == 19
+
+
+async def test_bad_input_is_answered_politely_and_counts_nothing(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        (agencies,) = await citizen.say("xin chào")
+        assert "UBND xã A" in agencies
+        assert "Sở Tư pháp" in agencies
+        (consent,) = await citizen.say("2")  # the second agency of the list
+        assert "Sở Tư pháp" in consent
+        await citizen.say("1")
+        (hint,) = await citizen.say("7")
+        assert "1 đến 5" in hint
+        assert is_statement(hint)
+        before = len(zalo.texts(CITIZEN))
+        zalo.send_sticker(CITIZEN)
+        (media,) = (await asyncio.to_thread(zalo.wait_for, CITIZEN, before + 1))[before:]
+        assert "tin nhắn chữ" in media
+        (again,) = await citizen.say("rất tốt")
+        assert is_statement(again)
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert stored == {}
+
+
+async def test_zalo_and_telegram_responses_count_in_one_index(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        await citizen.take_survey([5] * 19)
+        conversation = bot.services.conversation
+        telegram = Citizen("telegram", pseudonym(SECRET, "telegram", 4242))
+        await conversation.start(telegram, "ubnd_xa_a", NOW)
+        for _ in range(25):
+            progress = await bot.services.responses.open_response(telegram.respondent)
+            if progress is None:
+                break
+            position = progress.position
+            typed = "đồng ý" if position == 0 else "1" if position <= 19 else "bỏ qua"
+            await conversation.type(telegram, typed, NOW)
+        card = await bot.services.scores.scorecard(
+            "ubnd_xa_a", Period(date(2026, 11, 1), date(2026, 11, 30)), None
+        )
+        channels = await bot.services.database.fetch_all(
+            "SELECT channel, COUNT(*) AS n FROM responses WHERE status = 'completed' "
+            "GROUP BY channel ORDER BY channel"
+        )
+    assert [(r["channel"], r["n"]) for r in channels] == [("telegram", 1), ("zalo", 1)]
+    assert card.result.responses == 2
+
+
+async def test_officials_use_the_same_commands_as_text(tmp_path: Path, zalo: ZaloEmulator) -> None:
+    official = "0fficia1000000000000a"
+    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "admin"\nagencies = ["*"]\n'
+    async with running(tmp_path, zalo, extra=extra):
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        (refused,) = await citizen.say("/score")
+        assert "cán bộ" in refused
+        boss = ZaloCitizen(zalo, official)
+        (score,) = await boss.say("/score ubnd_xa_a month")
+        assert "UBND xã A" in score
+        (ranking,) = await boss.say("/xephang")
+        assert "Sở Tư pháp" in ranking
+        (subscribed,) = await boss.say("/subscribe")
+        assert "bản tin" in subscribed
+        (export,) = await boss.say("/export month")
+        assert "Telegram" in export
+
+
+async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    port = free_port()
+    zalo_extra = (
+        f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/zalo/hook"\n'
+        f'port = {port}\nsecret_token = "hook-secret-123"'
+    )
+    async with running(tmp_path, zalo, zalo_extra=zalo_extra) as bot:
+        assert zalo.webhook is not None
+        start = zalo.make_update(CITIZEN, "/start ubnd_xa_a")
+        post = zalo.post_webhook
+        assert await _thread(post, start, secret="wrong-secret") == 403
+        assert await _thread(post, start, secret=None) == 403
+        assert await _thread(post, start, content_type="text/plain") == 415
+        assert zalo.texts(CITIZEN) == []
+        assert await _thread(post, start, shape="wrapped") == 200
+        assert await _thread(post, start, shape="top") == 200  # the same message again
+        assert len(zalo.texts(CITIZEN)) == 1
+        agree = zalo.make_update(CITIZEN, "1")
+        assert await _thread(post, agree, shape="top") == 200
+        answer = zalo.make_update(CITIZEN, "4")
+        assert await _thread(post, answer) == 200
+        assert await _thread(post, answer) == 200
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == [4]
+    assert len(zalo.texts(CITIZEN)) == 3
+
+
+async def _thread(function: object, *args: object, **kwargs: object) -> object:
+    assert callable(function)
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_url(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    official = "0fficia1000000000000a"
+    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "admin"\nagencies = ["*"]\n'
+    port = free_port()
+    media = f'public_media_url = "http://127.0.0.1:{port}/media"\nport = {port}'
+    async with running(tmp_path, zalo, extra=extra, zalo_extra=media) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        await citizen.take_survey(VALUES)
+        await ZaloCitizen(zalo, official).say("/subscribe")
+        sender = zalo_digest_sender(bot.channel.api, bot.settings.zalo)
+        monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội, after the cron
+        first = await deliver_due_digests(
+            None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
+        )
+        second = await deliver_due_digests(
+            None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
+        )
+        photos = [r for r in zalo.sent(official) if r["method"] == "sendPhoto"]
+        assert len(photos) == 1
+        async with httpx.AsyncClient() as client:
+            chart = await client.get(photos[0]["photo"])
+    assert first.sent == [official]
+    assert second.already == [official]
+    assert chart.status_code == 200
+    assert chart.content.startswith(b"\x89PNG")
+    digest = zalo.texts(official)[1]
+    assert "Bản tin SIPAS" in digest
+    assert "16/11/2026" in digest
+
+
+async def test_without_a_public_media_url_the_digest_is_text_only(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    official = "0fficia1000000000000a"
+    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "official"\nagencies = ["ubnd_xa_a"]\n'
+    async with running(tmp_path, zalo, extra=extra) as bot:
+        await ZaloCitizen(zalo, official).say("/theodoi")
+        sender = zalo_digest_sender(bot.channel.api, bot.settings.zalo)
+        monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+        report = await deliver_due_digests(
+            None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
+        )
+    assert report.sent == [official]
+    assert [r["method"] for r in zalo.sent(official)] == ["sendMessage", "sendMessage"]
+    assert "UBND xã A" in zalo.texts(official)[1]
