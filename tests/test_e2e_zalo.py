@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import sqlite3
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
-from tests.e2e_support import BotProcess
+from tests.botapi_emulator import BotApiEmulator
+from tests.e2e_support import ROOT, BotProcess, Citizen, write_config
+from tests.test_e2e_telegram import take_survey
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import is_statement, numbers, write_zalo_config
 
@@ -86,3 +92,36 @@ def test_a_citizen_survives_a_killed_bot_and_replays_count_nothing(tmp_path: Pat
     log = (tmp_path / "bot.log").read_text(encoding="utf-8")
     assert zalo.token not in log
     assert "Traceback" not in log
+
+
+def test_telegram_and_zalo_run_in_one_process_and_count_together(tmp_path: Path) -> None:
+    with BotApiEmulator() as telegram, ZaloEmulator() as zalo:
+        zalo_section = f'[zalo]\ntoken = "{zalo.token}"\nbase_url = "{zalo.base_url}"\n'
+        config = write_config(tmp_path, telegram, extra=zalo_section)
+        bot = BotProcess(config, tmp_path / "bot.log")
+        bot.start()
+        try:
+            on_telegram = Citizen(telegram, 5001)
+            riding = threading.Thread(target=take_survey, args=(on_telegram,))
+            riding.start()
+            text = say(zalo, "ubnd_xa_a")
+            while "Cảm ơn" not in text:
+                text = say(zalo, "4" if is_statement(text) else "1")
+            riding.join(timeout=60)
+            assert not riding.is_alive()
+            assert bot.stop() == 0
+        finally:
+            bot.stop()
+    report = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "--config", str(config), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with sqlite3.connect(tmp_path / "sipas.sqlite") as connection:
+        channels = connection.execute(
+            "SELECT channel FROM responses WHERE status = 'completed' ORDER BY channel"
+        ).fetchall()
+    assert channels == [("telegram",), ("zalo",)]
+    assert json.loads(report.stdout)["responses"] == 2
