@@ -13,8 +13,9 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
 
-from bot.digest_delivery import DIGEST_KEY, DigestSchedule, Outcome, Sleep, send_rendered
+from bot.digest_delivery import DIGEST_KEY, DigestSchedule, Outcome, send_rendered
 from bot.digests import build_digest, preview_period, render
+from bot.retry import Sleep
 from bot.services import Services
 from handlers.context import BotContext
 from handlers.telegram import CHANNEL, PRIVATE, citizen_of

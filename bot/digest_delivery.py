@@ -32,6 +32,8 @@ from bot.digests import (
     recipients,
     render,
 )
+from bot.retry import Sleep, Wait
+from bot.retry import call_with_retry as retry
 from bot.services import Services
 from handlers.telegram import CHANNEL
 from handlers.telegram_officials import split_text
@@ -41,11 +43,6 @@ log = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024
 """Telegram's limit for a photo caption; a longer digest goes as a message before the chart."""
-MAX_TRIES = 5
-FIRST_BACKOFF = 1.0
-"""Seconds before the second try after a network error or 5xx; doubled at each further try."""
-MAX_RETRY_AFTER = 300.0
-"""A 429 asking to wait longer than this ends the attempt; the next retry round takes over."""
 STARTUP_DELAY = timedelta(seconds=5)
 RETRY_LATER = timedelta(minutes=30)
 RETRY_ROUNDS = 6
@@ -57,7 +54,6 @@ CRON_JOB, CATCH_UP_JOB, RETRY_JOB = "digest", "digest-catch-up", "digest-retry"
 DIGEST_KEY = "digest_schedule"
 
 Outcome = Literal["sent", "blocked", "failed", "rejected"]
-Sleep = Callable[[float], Awaitable[None]]
 # Sends one rendered digest to one user id of a channel, with retries; says how it went.
 DigestSender = Callable[[str, RenderedDigest, Sleep], Awaitable[Outcome]]
 Clock = Callable[[], datetime]
@@ -102,29 +98,22 @@ def _retry_after(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-async def call_with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep) -> None:
-    """Call ``send`` until it succeeds: wait as told after a 429, back off after network errors.
+def wait_after(error: Exception) -> Wait:
+    """Telegram: a 429 says how long; timeouts, connection errors and 5xx back off; a
+    Forbidden, a BadRequest (a NetworkError subclass, but it stays malformed) or any other
+    refusal is not worth another try."""
+    if isinstance(error, RetryAfter):
+        return _retry_after(error)
+    if isinstance(error, BadRequest):
+        return None
+    if isinstance(error, NetworkError):
+        return "backoff"
+    return None
 
-    Raises the last error after `MAX_TRIES`, and at once for Forbidden, BadRequest and any
-    other refusal that trying again cannot fix.
-    """
-    backoff = FIRST_BACKOFF
-    for attempt in range(1, MAX_TRIES + 1):
-        try:
-            await send()
-            return
-        except RetryAfter as error:
-            wait = _retry_after(error)
-            if wait > MAX_RETRY_AFTER or attempt == MAX_TRIES:
-                raise
-        except BadRequest:
-            raise  # a NetworkError subclass, but a malformed request stays malformed
-        except NetworkError:  # timeouts, connection errors and every 5xx
-            if attempt == MAX_TRIES:
-                raise
-            wait, backoff = backoff, backoff * 2
-        log.info("digest send failed (try %d of %d); retrying in %.0f s", attempt, MAX_TRIES, wait)
-        await sleep(wait)
+
+async def call_with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep) -> None:
+    """Call ``send`` until Telegram accepts it (see `bot.retry`)."""
+    await retry(send, sleep, wait_after)
 
 
 async def send_rendered(

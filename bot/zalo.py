@@ -23,8 +23,9 @@ import tornado.httpserver
 import tornado.web
 
 from bot.config import Settings, ZaloSection
+from bot.retry import Sleep
 from bot.services import open_services
-from bot.zalo_api import Sleep, ZaloApiError, ZaloBotApi
+from bot.zalo_api import ZaloApiError, ZaloBotApi
 from bot.zalo_jobs import schedule_zalo_jobs
 from handlers.text_chat import TextChat
 from handlers.zalo import CHANNEL, on_message, parse_update

@@ -8,23 +8,17 @@ an error message or a log line by this module.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from bot.retry import Sleep, Wait, call_with_retry
 from survey.channels import ZALO, split_text
-
-log = logging.getLogger(__name__)
 
 IDLE = 408
 """getUpdates' answer when no message came within the timeout: normal, not an error."""
-MAX_TRIES = 5
-FIRST_BACKOFF = 1.0
-MAX_RETRY_AFTER = 300.0
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class ZaloApiError(Exception):
@@ -160,24 +154,16 @@ class ZaloBotApi:
             raise
 
 
-async def with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep = asyncio.sleep) -> None:
-    """Call `send` until it succeeds: wait as told after a 429, back off after 5xx/network.
+def wait_after(error: Exception) -> Wait:
+    """Zalo: 429 waits as told (or backs off), 5xx and network errors back off, the rest
+    (4xx, `ok: false`) are permanent."""
+    if not isinstance(error, ZaloApiError) or not error.transient:
+        return None
+    if error.code == 429 and error.retry_after is not None:
+        return error.retry_after
+    return "backoff"
 
-    Raises at once for a permanent refusal, and the last error after `MAX_TRIES`.
-    """
-    backoff = FIRST_BACKOFF
-    for attempt in range(1, MAX_TRIES + 1):
-        try:
-            await send()
-            return
-        except ZaloApiError as error:
-            if not error.transient or attempt == MAX_TRIES:
-                raise
-            if error.code == 429 and error.retry_after is not None:
-                if error.retry_after > MAX_RETRY_AFTER:
-                    raise
-                wait = error.retry_after
-            else:
-                wait, backoff = backoff, backoff * 2
-            log.info("%s; retrying in %.0f s (try %d of %d)", error, wait, attempt, MAX_TRIES)
-            await sleep(wait)
+
+async def with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep = asyncio.sleep) -> None:
+    """Call `send` until Zalo accepts it (see `bot.retry`)."""
+    await call_with_retry(send, sleep, wait_after)

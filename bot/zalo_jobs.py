@@ -22,11 +22,11 @@ from bot.digest_delivery import (
     DigestSchedule,
     DigestSender,
     Outcome,
-    Sleep,
     digest_trigger,
 )
 from bot.digests import RenderedDigest
 from bot.housekeeping import EVERY, tidy
+from bot.retry import Sleep
 from bot.services import Services
 from bot.zalo_api import ZaloApiError, ZaloBotApi
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import html
 import json
 import re
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.emulator_server import TrackingServer
 
 JSONDict = dict[str, Any]
 Buttons = list[list[tuple[str, str | None]]]
@@ -262,7 +262,7 @@ class BotApiEmulator:
         # The real Bot API matches method names case-insensitively.
         self._canonical = {name.lower(): name for name in [*self._handlers, "getUpdates"]}
 
-        self._server = _Server((host, port), self)
+        self._server = _Server((host, port), _Handler, self)
         self.host = host
         self.port: int = self._server.server_address[1]
         self.base_url = f"http://{host}:{self.port}/bot"
@@ -957,48 +957,8 @@ _NOT_MODIFIED = (
 )
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that tracks live connections so close() can cut them."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], api: BotApiEmulator) -> None:
-        self.api = api
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        self._idle = threading.Condition(self._connections_lock)
-        self._busy = 0
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def request_started(self) -> None:
-        with self._idle:
-            self._busy += 1
-
-    def request_finished(self) -> None:
-        with self._idle:
-            self._busy -= 1
-            self._idle.notify_all()
-
-    def close_all_connections(self, grace: float = 1.0) -> None:
-        with self._idle:
-            # Let woken long polls finish writing their (empty) answers before cutting sockets.
-            self._idle.wait_for(lambda: self._busy == 0, timeout=grace)
-            connections = list(self._connections)
-        for connection in connections:
-            # OSError: the peer already closed it.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+class _Server(TrackingServer):
+    api: BotApiEmulator
 
 
 class _Handler(BaseHTTPRequestHandler):

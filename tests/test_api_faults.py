@@ -30,7 +30,8 @@ from telegram.request import RequestData
 import bot.digests
 from bot.app import SERVICES, build_application, on_shutdown, on_startup
 from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
-from bot.digest_delivery import MAX_TRIES, deliver_due_digests
+from bot.digest_delivery import deliver_due_digests
+from bot.retry import MAX_TRIES
 from bot.services import Services
 from storage.imports import store_paper_responses
 from survey.flow import steps

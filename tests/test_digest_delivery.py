@@ -34,7 +34,6 @@ from bot.digest_delivery import (
     CATCH_UP_JOB,
     CRON_JOB,
     DIGEST_KEY,
-    MAX_TRIES,
     RETRY_JOB,
     DigestSchedule,
     call_with_retry,
@@ -45,6 +44,7 @@ from bot.digest_delivery import (
 )
 from bot.digests import build_digest, write_dry_run
 from bot.questionnaires import load_catalogue
+from bot.retry import MAX_TRIES
 from bot.services import Services
 from storage.imports import store_paper_responses
 from survey.access import Official

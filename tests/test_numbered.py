@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import pytest
 
 from bot.questionnaires import load_catalogue
 from survey.actions import Answer, GoBack, decode
-from survey.answers import read_command_word, read_number
 from survey.flow import Progress, steps
 from survey.models import Language
 from survey.numbered import HELP, render_numbered
@@ -23,80 +21,12 @@ from survey.screens import (
     step_screen,
 )
 
-KEYCAP = "\ufe0f\u20e3"
 CATALOGUE = load_catalogue()
 LINE = re.compile(r"^(\d+) – (.+)$", re.MULTILINE)
 
 
 def listed(text: str) -> dict[int, str]:
     return {int(number): label for number, label in LINE.findall(text)}
-
-
-@pytest.mark.parametrize(
-    ("typed", "number"),
-    [
-        *[(str(n), n) for n in range(10)],
-        ("12", 12),
-        (" 3 ", 3),
-        *[(chr(0xFF10 + n), n) for n in range(10)],  # full-width digits
-        *[(f"{n}{KEYCAP}", n) for n in range(10)],  # keycap emoji
-        ("5\u20e3", 5),
-        ("một", 1),
-        ("mot", 1),
-        ("hai", 2),
-        ("ba", 3),
-        ("bốn", 4),
-        ("bon", 4),
-        ("tư", 4),
-        ("tu", 4),
-        ("năm", 5),
-        ("nam", 5),
-        ("NĂM", 5),
-        (unicodedata.normalize("NFD", "bốn"), 4),
-        ("five", 5),
-    ],
-)
-def test_typed_numbers_are_read_the_same_on_every_channel(typed: str, number: int) -> None:
-    assert read_number(typed) == number
-
-
-@pytest.mark.parametrize(
-    "typed",
-    ["", "  ", "100", "-1", "4.5", "1,5", "5 sao", "năm sao", "sáu", "⭐", "1 2", "một hai", "x"],
-)
-def test_other_text_is_not_a_number(typed: str) -> None:
-    assert read_number(typed) is None
-
-
-@pytest.mark.parametrize(
-    ("typed", "word"),
-    [
-        ("quay lại", "back"),
-        ("Quay lai", "back"),
-        ("QUAY LẠI", "back"),
-        ("trở lại", "back"),
-        ("back", "back"),
-        ("bỏ qua", "skip"),
-        ("bo qua", "skip"),
-        ("Bỏ qua.", "skip"),
-        ("skip", "skip"),
-        ("hủy", "cancel"),
-        ("huỷ", "cancel"),
-        ("huy", "cancel"),
-        ("dừng", "cancel"),
-        ("cancel", "cancel"),
-        ("hướng dẫn", "help"),
-        ("help", "help"),
-        (unicodedata.normalize("NFD", "quay lại"), "back"),
-    ],
-)
-def test_typed_command_words(typed: str, word: str) -> None:
-    assert read_command_word(typed) == word
-
-
-@pytest.mark.parametrize("typed", ["quay", "bỏ", "không", "tốt", "quay lại đi", ""])
-def test_other_words_are_not_commands(typed: str) -> None:
-    assert read_command_word(typed) is None
 
 
 def every_screen(questionnaire_id: str, language: Language) -> list[Screen]:

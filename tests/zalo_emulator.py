@@ -7,24 +7,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import http.client
 import json
 import random
 import secrets
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tests.emulator_server import TrackingServer
 
 JSONDict = dict[str, Any]
 
@@ -194,7 +194,7 @@ class ZaloEmulator:
         with self._lock:
             if self._server is not None or self._closed:
                 raise RuntimeError("a ZaloEmulator can be started only once")
-            self._server = _Server((self.host, 0), self)
+            self._server = _Server((self.host, 0), _Handler, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": _SHUTDOWN_POLL},
@@ -705,46 +705,8 @@ def _seconds(value: Any) -> float:
         raise _ApiError(400, "Bad Request: timeout must be a number of seconds") from None
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that tracks live connections so stop() can cut them."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], api: ZaloEmulator) -> None:
-        self.api = api
-        self._connections: set[socket.socket] = set()
-        self._idle = threading.Condition(threading.Lock())
-        self._busy = 0
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._idle:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._idle:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def request_started(self) -> None:
-        with self._idle:
-            self._busy += 1
-
-    def request_finished(self) -> None:
-        with self._idle:
-            self._busy -= 1
-            self._idle.notify_all()
-
-    def close_all_connections(self, grace: float = 1.0) -> None:
-        with self._idle:
-            # Let woken long polls write their 408 before the sockets are cut.
-            self._idle.wait_for(lambda: self._busy == 0, timeout=grace)
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the peer already closed it
-                connection.shutdown(socket.SHUT_RDWR)
+class _Server(TrackingServer):
+    api: ZaloEmulator
 
 
 class _Handler(BaseHTTPRequestHandler):
