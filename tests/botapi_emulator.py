@@ -13,12 +13,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.emulator_server import TrackingServer
+from tests.emulator_server import TrackingHandler, TrackingServer
 
 JSONDict = dict[str, Any]
 Buttons = list[list[tuple[str, str | None]]]
@@ -961,25 +960,8 @@ class _Server(TrackingServer):
     api: BotApiEmulator
 
 
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1 keep-alive, like the real API; httpx reuses pooled connections.
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus delayed ACKs
-    # add ~40 ms to every call.
-    disable_nagle_algorithm = True
+class _Handler(TrackingHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep pytest output clean; api.calls is the log
-
-    def do_GET(self) -> None:
-        self.server.request_started()
-        try:
-            self._serve()
-        finally:
-            self.server.request_finished()
-
-    do_POST = do_GET
 
     def _serve(self) -> None:
         api = self.server.api
@@ -1030,21 +1012,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    # Skip optional trailers up to the blank line.
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _send_json(self, status: int, payload: JSONDict) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode()

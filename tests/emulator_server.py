@@ -51,3 +51,41 @@ class TrackingServer(ThreadingHTTPServer):
         for connection in connections:
             with contextlib.suppress(OSError):  # the peer already closed it
                 connection.shutdown(socket.SHUT_RDWR)
+
+
+class TrackingHandler(BaseHTTPRequestHandler):
+    """One request at a time per connection; subclasses answer in `_serve`."""
+
+    # HTTP/1.1 keep-alive, like the real APIs; httpx reuses pooled connections.
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus delayed ACKs
+    # add ~40 ms to every call.
+    disable_nagle_algorithm = True
+    server: TrackingServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep pytest output clean; the emulators record calls, and URLs hold tokens
+
+    def do_POST(self) -> None:
+        self.server.request_started()
+        try:
+            self._serve()
+        finally:
+            self.server.request_finished()
+
+    do_GET = do_POST
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # optional trailers up to the blank line
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""

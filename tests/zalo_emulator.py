@@ -18,13 +18,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.emulator_server import TrackingServer
+from tests.emulator_server import TrackingHandler, TrackingServer
 
 JSONDict = dict[str, Any]
 
@@ -709,24 +708,8 @@ class _Server(TrackingServer):
     api: ZaloEmulator
 
 
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1 keep-alive, as httpx pools connections.
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; Nagle plus delayed ACKs would add ~40 ms.
-    disable_nagle_algorithm = True
+class _Handler(TrackingHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep pytest output clean; calls() is the log, and the URL holds the token
-
-    def do_POST(self) -> None:
-        self.server.request_started()
-        try:
-            self._serve()
-        finally:
-            self.server.request_finished()
-
-    do_GET = do_POST
 
     def _serve(self) -> None:
         raw = self._read_body()
@@ -741,18 +724,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._send(response)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass  # optional trailers up to the blank line
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _send(self, response: _Response) -> None:
         data = json.dumps(response.body, ensure_ascii=False).encode()
