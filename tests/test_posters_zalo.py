@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +12,11 @@ import segno
 from matplotlib.image import imread
 
 from bot.posters import write_zalo_poster, zalo_message
+from tests.test_posters import qr
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = "https://zalo.me/1234567890123456789"
 TOKEN = "v_htikq_n70tmwo2_e3927e0e0266_ubnd_xa_a"
-
-
-def qr(*args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot qr` on the example config, which has no Telegram or Zalo token."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "qr", "--config", "config.example.toml", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def embedded_qr(svg: str) -> list[list[int]]:
