@@ -18,7 +18,7 @@ from bot.digest_delivery import schedule_digest
 from bot.housekeeping import schedule_housekeeping
 from bot.services import Services, open_services
 from bot.zalo import ZaloChannel, build_channel
-from bot.zalo_jobs import zalo_digest_sender
+from bot.zalo_jobs import zalo_digest
 from handlers.context import BotContext, ChatServices, attach
 from handlers.errors import on_error
 from handlers.ordering import PerUserUpdateProcessor
@@ -103,7 +103,7 @@ async def on_startup(application: TelegramApp) -> None:
         zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
         await zalo.start()
         application.bot_data[ZALO] = zalo
-        schedule.others[ZALO] = zalo_digest_sender(zalo.api, settings.zalo)
+        schedule.others[ZALO] = zalo_digest(zalo.api, settings.zalo)
     for language, commands in COMMANDS.items():
         code = None if language == settings.bot.default_language else language
         await application.bot.set_my_commands(commands, language_code=code)

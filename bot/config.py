@@ -9,6 +9,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -126,12 +127,15 @@ class ZaloSection(_Section):
             raise ValueError("expected '<bot id>:<access token>' as sent by Zalo Bot Creator")
         return value
 
-    @field_validator("base_url", "public_media_url")
+    @field_validator("base_url", "public_media_url", "webhook_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s):// URL")
-        return value.rstrip("/") if value else value
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an http(s):// URL with a host")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _webhook_settings(self) -> ZaloSection:

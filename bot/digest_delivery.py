@@ -54,8 +54,7 @@ CRON_JOB, CATCH_UP_JOB, RETRY_JOB = "digest", "digest-catch-up", "digest-retry"
 DIGEST_KEY = "digest_schedule"
 
 Outcome = Literal["sent", "blocked", "failed", "rejected"]
-# Sends one rendered digest to one user id of a channel, with retries; says how it went.
-DigestSender = Callable[[str, RenderedDigest, Sleep], Awaitable[Outcome]]
+Send = Callable[[], Awaitable[object]]
 Clock = Callable[[], datetime]
 
 
@@ -111,38 +110,87 @@ def wait_after(error: Exception) -> Wait:
     return None
 
 
-async def call_with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep) -> None:
+async def call_with_retry(send: Send, sleep: Sleep) -> None:
     """Call ``send`` until Telegram accepts it (see `bot.retry`)."""
     await retry(send, sleep, wait_after)
+
+
+@dataclass(frozen=True)
+class DigestChannel:
+    """How a channel sends a digest: its messages in order, and how it reads a refusal."""
+
+    messages: Callable[[str, RenderedDigest], list[Send]]
+    wait_after: Callable[[Exception], Wait]
+    outcome_of: Callable[[Exception], Outcome | None]  # None: not a refusal; it propagates
+
+
+# After each delivered message: how many of the digest's messages the official now has.
+Progress = Callable[[int], Awaitable[None]]
+
+
+async def send_parts(
+    channel: DigestChannel,
+    user_id: str,
+    rendered: RenderedDigest,
+    sleep: Sleep = asyncio.sleep,
+    *,
+    first: int = 0,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Send the digest's messages from `first` on, each retried on its own."""
+    try:
+        for index, send in enumerate(channel.messages(user_id, rendered)):
+            if index < first:
+                continue  # delivered by an earlier run that failed later
+            await retry(send, sleep, channel.wait_after)
+            if progress is not None:
+                await progress(index + 1)
+    except Exception as error:
+        outcome = channel.outcome_of(error)
+        if outcome is None:
+            raise
+        return outcome
+    return "sent"
+
+
+def telegram_digest(bot: Bot) -> DigestChannel:
+    """One photo with the text as caption, or the text (split if huge) then the captioned photo."""
+
+    def messages(user_id: str, rendered: RenderedDigest) -> list[Send]:
+        chat_id = int(user_id)
+
+        def photo(caption: str) -> Send:
+            return lambda: bot.send_photo(
+                chat_id, rendered.png, caption=caption, filename="sipas.png"
+            )
+
+        def message(part: str) -> Send:
+            return lambda: bot.send_message(chat_id, part)
+
+        if len(rendered.text) <= CAPTION_LIMIT:
+            return [photo(rendered.text)]
+        return [*(message(part) for part in split_text(rendered.text)), photo(rendered.caption)]
+
+    return DigestChannel(messages, wait_after, _telegram_outcome)
+
+
+def _telegram_outcome(error: Exception) -> Outcome | None:
+    if isinstance(error, Forbidden):
+        return "blocked"
+    if isinstance(error, BadRequest):
+        return "rejected"
+    if isinstance(error, RetryAfter | NetworkError):  # still due: the next run tries again
+        return "failed"
+    if isinstance(error, TelegramError):  # e.g. ChatMigrated, InvalidToken: retrying won't help
+        return "rejected"
+    return None
 
 
 async def send_rendered(
     bot: Bot, chat_id: int, rendered: RenderedDigest, sleep: Sleep = asyncio.sleep
 ) -> Outcome:
-    """One photo with the text as caption, or the text (split if huge) then the captioned photo."""
-
-    def photo(caption: str) -> Callable[[], Awaitable[object]]:
-        return lambda: bot.send_photo(chat_id, rendered.png, caption=caption, filename="sipas.png")
-
-    def message(part: str) -> Callable[[], Awaitable[object]]:
-        return lambda: bot.send_message(chat_id, part)
-
-    try:
-        if len(rendered.text) <= CAPTION_LIMIT:
-            await call_with_retry(photo(rendered.text), sleep)
-        else:
-            for part in split_text(rendered.text):
-                await call_with_retry(message(part), sleep)
-            await call_with_retry(photo(rendered.caption), sleep)
-    except Forbidden:
-        return "blocked"
-    except BadRequest:
-        return "rejected"
-    except (RetryAfter, NetworkError):  # still due: the next run tries again
-        return "failed"
-    except TelegramError:  # e.g. ChatMigrated, InvalidToken: retrying will not help
-        return "rejected"
-    return "sent"
+    """The whole digest to one Telegram chat (the on-demand /digest; nothing recorded)."""
+    return await send_parts(telegram_digest(bot), str(chat_id), rendered, sleep)
 
 
 @dataclass
@@ -165,26 +213,19 @@ class DeliveryReport:
         return f"digest {self.period}: {counts}"
 
 
-def telegram_sender(bot: Bot) -> DigestSender:
-    async def send(user_id: str, rendered: RenderedDigest, sleep: Sleep) -> Outcome:
-        return await send_rendered(bot, int(user_id), rendered, sleep)
-
-    return send
-
-
 async def deliver_due_digests(
     bot: Bot | None,
     services: Services,
     now: datetime,
     *,
     sleep: Sleep = asyncio.sleep,
-    others: Mapping[str, DigestSender] | None = None,
+    others: Mapping[str, DigestChannel] | None = None,
 ) -> DeliveryReport:
     """Send the due period's digest to every subscriber who has not had it yet, on Telegram
     (through `bot`) and on the channels of `others` (Zalo)."""
     senders = dict(others or {})
     if bot is not None:
-        senders[CHANNEL] = telegram_sender(bot)
+        senders[CHANNEL] = telegram_digest(bot)
     period = due_period(services.settings, now)
     report = DeliveryReport(period)
     if period is None:
@@ -218,18 +259,26 @@ async def deliver_due_digests(
 
 
 async def _deliver(
-    sender: DigestSender,
+    sender: DigestChannel,
     services: Services,
     recipient: Recipient,
     period: Period,
     sleep: Sleep,
 ) -> Outcome | None:
-    """Build, render and send one recipient's digest; None when their scope is empty."""
+    """Build, render and send one recipient's digest, continuing after the messages an
+    earlier run delivered; None when their scope is empty."""
     digest = await build_digest(services, recipient.official, period)
     if digest is None:
         return None
     rendered = await render(digest, recipient.language)
-    return await sender(recipient.subscriber.user_id, rendered, sleep)
+    store, (channel, user_id) = services.officials, recipient.subscriber.key
+    start = period.start.isoformat()
+
+    async def progress(parts: int) -> None:
+        await store.record_parts(channel, user_id, start, parts)
+
+    first = await store.parts_delivered(channel, user_id, start)
+    return await send_parts(sender, user_id, rendered, sleep, first=first, progress=progress)
 
 
 @dataclass
@@ -242,7 +291,7 @@ class DigestSchedule:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     retry_rounds: int = 0
     retry_pending: bool = False
-    others: dict[str, DigestSender] = field(default_factory=dict)  # channels besides Telegram
+    others: dict[str, DigestChannel] = field(default_factory=dict)  # channels besides Telegram
 
     async def run(self, bot: Bot | None) -> DeliveryReport:
         async with self.lock:

@@ -119,8 +119,11 @@ class ZaloChannel:
         while True:
             try:
                 update = await self._api.get_update(POLL_SECONDS)
-            except ZaloApiError as error:
-                log.warning("zalo: getUpdates failed (%s); again in %.0f s", error, pause)
+            except Exception as error:  # the poller must outlive anything one call does
+                if isinstance(error, ZaloApiError):
+                    log.warning("zalo: getUpdates failed (%s); again in %.0f s", error, pause)
+                else:
+                    log.exception("zalo: getUpdates failed; again in %.0f s", pause)
                 await self._sleep(pause)
                 pause = min(pause * 2, MAX_ERROR_PAUSE)
                 continue

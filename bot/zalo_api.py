@@ -55,6 +55,7 @@ class ZaloBotApi:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 15.0,
     ) -> None:
+        self._token = token
         self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
         self._timeout = timeout
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout)
@@ -74,26 +75,25 @@ class ZaloBotApi:
             body = response.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict):
-            raise ZaloApiError(method, response.status_code or 0, "not a JSON object")
-        if response.status_code == 200 and body.get("ok") is True:
+        if response.status_code == 200 and isinstance(body, dict) and body.get("ok") is True:
             return body.get("result")
-        code = int(body.get("error_code") or response.status_code or 0)
-        if response.status_code >= 500:
-            code = response.status_code
-        return self._refuse(method, code, body, response.headers.get("Retry-After"))
+        raise self._refusal(method, response, body if isinstance(body, dict) else {})
 
-    @staticmethod
-    def _refuse(method: str, code: int, body: dict[str, Any], header: str | None) -> Any:
+    def _refusal(
+        self, method: str, response: httpx.Response, body: dict[str, Any]
+    ) -> ZaloApiError:
+        """The error for a refused call, read defensively: a proxy's HTML page, a code that is
+        not a number and a description quoting the URL all happen."""
+        status = response.status_code
+        # The HTTP status is the better witness (the idle 408 comes with or without a body
+        # code); a 200 with `ok: false` has only the body's.
+        code = status if status >= 400 else _number(body.get("error_code")) or 0
         parameters = body.get("parameters")
         wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
-        wait = wait if wait is not None else header
-        try:
-            retry_after = float(wait) if wait is not None else None
-        except ValueError:
-            retry_after = None
-        description = str(body.get("description") or "refused")[:200]
-        raise ZaloApiError(method, code, description, retry_after)
+        retry_after = _number(wait if wait is not None else response.headers.get("Retry-After"))
+        description = str(body.get("description") or ("refused" if body else "not a JSON object"))
+        description = description.replace(self._token, "<redacted>")
+        return ZaloApiError(method, int(code), description[:200], retry_after)
 
     async def get_me(self) -> BotInfo:
         result = await self.call("getMe")
@@ -167,3 +167,13 @@ def wait_after(error: Exception) -> Wait:
 async def with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep = asyncio.sleep) -> None:
     """Call `send` until Zalo accepts it (see `bot.retry`)."""
     await call_with_retry(send, sleep, wait_after)
+
+
+def _number(value: Any) -> float | None:
+    """A number from a JSON value or header, or None (strings like "E_LIMIT", lists, dates)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

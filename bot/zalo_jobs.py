@@ -19,39 +19,48 @@ from bot.config import ZaloSection
 from bot.digest_delivery import (
     RETRY_LATER,
     STARTUP_DELAY,
+    DigestChannel,
     DigestSchedule,
-    DigestSender,
     Outcome,
+    Send,
     digest_trigger,
 )
 from bot.digests import RenderedDigest
 from bot.housekeeping import EVERY, tidy
-from bot.retry import Sleep
 from bot.services import Services
-from bot.zalo_api import ZaloApiError, ZaloBotApi
+from bot.zalo_api import ZaloApiError, ZaloBotApi, wait_after
+from survey.channels import ZALO, split_text
 
 log = logging.getLogger(__name__)
 KEEP_MEDIA = timedelta(weeks=8)
 Clock = Callable[[], datetime]
 
 
-def zalo_digest_sender(api: ZaloBotApi, section: ZaloSection) -> DigestSender:
+def zalo_digest(api: ZaloBotApi, section: ZaloSection) -> DigestChannel:
     """Text (split within Zalo's limit), then the chart by URL when a public URL is set."""
 
-    async def send(user_id: str, rendered: RenderedDigest, sleep: Sleep) -> Outcome:
-        try:
-            await api.send_message(user_id, rendered.text, sleep)
-            if section.public_media_url:
-                name = publish_chart(section.media_dir, rendered.png)
-                await api.send_photo(user_id, f"{section.public_media_url}/{name}", None, sleep)
-        except ZaloApiError as error:
-            if error.transient:
-                return "failed"
-            # Zalo documents no "blocked" answer; 403 is what a refusal to a person looks like.
-            return "blocked" if error.code == 403 else "rejected"
-        return "sent"
+    def messages(user_id: str, rendered: RenderedDigest) -> list[Send]:
+        def text(part: str) -> Send:
+            return lambda: api.call("sendMessage", {"chat_id": user_id, "text": part})
 
-    return send
+        async def chart() -> None:
+            name = publish_chart(section.media_dir, rendered.png)
+            url = f"{section.public_media_url}/{name}"
+            await api.call("sendPhoto", {"chat_id": user_id, "photo": url})
+
+        sends = [text(part) for part in split_text(rendered.text, ZALO.text_limit)]
+        return [*sends, chart] if section.public_media_url else sends
+
+    return DigestChannel(messages, wait_after, _zalo_outcome)
+
+
+def _zalo_outcome(error: Exception) -> Outcome | None:
+    if not isinstance(error, ZaloApiError):
+        return None
+    if error.transient:
+        return "failed"
+    # Zalo documents no "blocked" answer; 403 is what a refusal to a person looks like.
+    return "blocked" if error.code == 403 else "rejected"
 
 
 def publish_chart(folder: Path, png: bytes) -> str:
@@ -76,7 +85,7 @@ def schedule_zalo_jobs(services: Services, api: ZaloBotApi, clock: Clock) -> Asy
     """The digest (cron, a catch-up after start, retries) and housekeeping, not yet started."""
     settings = services.settings
     schedule = DigestSchedule(services, clock)
-    schedule.others["zalo"] = zalo_digest_sender(api, settings.zalo)
+    schedule.others["zalo"] = zalo_digest(api, settings.zalo)
     scheduler = AsyncIOScheduler(timezone=settings.bot.zone)
 
     async def digest() -> None:

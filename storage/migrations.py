@@ -230,6 +230,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        6,
+        "digest messages already delivered",
+        """
+        -- How many messages of a period's digest an official already has, so a delivery that
+        -- failed half-way continues where it stopped instead of sending the text again.
+        CREATE TABLE digest_parts (
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            period_start TEXT NOT NULL,
+            parts INTEGER NOT NULL,
+            PRIMARY KEY (channel, user_id, period_start)
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 

@@ -16,6 +16,10 @@ class Subscriber:
     user_id: str
     language: str
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.channel, self.user_id
+
 
 class OfficialStore:
     """The official side's rows. Invite codes are stored only as hashes."""
@@ -112,10 +116,35 @@ class OfficialStore:
         )
         return value is not None
 
+    async def parts_delivered(self, channel: str, user_id: str, period_start: str) -> int:
+        """How many messages of this digest were delivered before a failure stopped it."""
+        value = await self._db.fetch_value(
+            "SELECT parts FROM digest_parts WHERE channel = ? AND user_id = ? "
+            "AND period_start = ?",
+            (channel, user_id, period_start),
+        )
+        return int(value or 0)
+
+    async def record_parts(
+        self, channel: str, user_id: str, period_start: str, parts: int
+    ) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO digest_parts (channel, user_id, period_start, parts) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (channel, user_id, period_start) "
+                "DO UPDATE SET parts = excluded.parts",
+                (channel, user_id, period_start, parts),
+            )
+
     async def record_delivery(
         self, channel: str, user_id: str, period_start: str, now: datetime
     ) -> None:
         async with self._db.transaction() as connection:
+            await connection.execute(
+                "DELETE FROM digest_parts WHERE channel = ? AND user_id = ? "
+                "AND period_start = ?",
+                (channel, user_id, period_start),
+            )
             await connection.execute(
                 "INSERT OR IGNORE INTO digest_deliveries (channel, user_id, period_start, "
                 "delivered_at) VALUES (?, ?, ?, ?)",

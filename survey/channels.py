@@ -49,21 +49,30 @@ def utf16_length(text: str) -> int:
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """Split a long text at line breaks into messages of at most `limit` UTF-16 units."""
+    """Split a long text at line breaks into messages of at most `limit` UTF-16 units.
+
+    A line longer than the limit is cut; no message starts or ends with a line break.
+    """
     parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
+    current: str | None = None
+    for line in text.split("\n"):
         while utf16_length(line) > limit:
             head = _prefix(line, limit)
+            if current is not None:
+                parts.append(current)
+                current = None
             parts.append(head)
             line = line[len(head) :]
-        if utf16_length(current) + utf16_length(line) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    if current:
+        joined = line if current is None else f"{current}\n{line}"
+        if utf16_length(joined) > limit:
+            parts.append(current or "")
+            current = line
+        else:
+            current = joined
+    if current is not None:
         parts.append(current)
-    return [part.rstrip("\n") or part for part in parts] or [""]
+    kept = [part.strip("\n") for part in parts if part.strip("\n")]
+    return kept or [""]
 
 
 def _prefix(line: str, limit: int) -> str:

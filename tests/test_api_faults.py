@@ -371,11 +371,6 @@ async def test_the_digest_is_delivered_once_whatever_fails_first(
             assert len(texts) == len(set(texts)), "a part of the digest was sent twice"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a long digest's text parts are not recorded; when the chart then fails every "
-    "try, the next run sends the text again",
-)
 async def test_a_long_digest_whose_chart_fails_is_not_sent_twice(tmp_path: Path) -> None:
     async with digest_bot(tmp_path, AGENCIES) as (app, request, services):
         request.plan["sendPhoto"] = [502] * MAX_TRIES

@@ -16,7 +16,7 @@ from bot.config import Settings, load_settings
 from bot.digest_delivery import deliver_due_digests
 from bot.services import Services, open_services
 from bot.zalo import ZaloChannel, build_channel
-from bot.zalo_jobs import zalo_digest_sender
+from bot.zalo_jobs import zalo_digest
 from handlers.conversation import Citizen, pseudonym
 from survey.period import Period
 from tests.zalo_emulator import ZaloEmulator
@@ -306,7 +306,7 @@ async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_u
         await citizen.say("/start ubnd_xa_a")
         await citizen.take_survey(VALUES)
         await ZaloCitizen(zalo, official).say("/subscribe")
-        sender = zalo_digest_sender(bot.channel.api, bot.settings.zalo)
+        sender = zalo_digest(bot.channel.api, bot.settings.zalo)
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội, after the cron
         first = await deliver_due_digests(
             None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
@@ -334,7 +334,7 @@ async def test_without_a_public_media_url_the_digest_is_text_only(
     extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "official"\nagencies = ["ubnd_xa_a"]\n'
     async with running(tmp_path, zalo, extra=extra) as bot:
         await ZaloCitizen(zalo, official).say("/theodoi")
-        sender = zalo_digest_sender(bot.channel.api, bot.settings.zalo)
+        sender = zalo_digest(bot.channel.api, bot.settings.zalo)
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
         report = await deliver_due_digests(
             None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
@@ -342,3 +342,27 @@ async def test_without_a_public_media_url_the_digest_is_text_only(
     assert report.sent == [official]
     assert [r["method"] for r in zalo.sent(official)] == ["sendMessage", "sendMessage"]
     assert "UBND xã A" in zalo.texts(official)[1]
+
+
+async def test_a_digest_whose_chart_failed_continues_without_repeating_the_text(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    official = "0fficia1000000000000a"
+    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "admin"\nagencies = ["*"]\n'
+    port = free_port()
+    media = f'public_media_url = "http://127.0.0.1:{port}/media"\nport = {port}'
+    async with running(tmp_path, zalo, extra=extra, zalo_extra=media) as bot:
+        await ZaloCitizen(zalo, official).say("/subscribe")
+        digest = zalo_digest(bot.channel.api, bot.settings.zalo)
+        monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+        zalo.fail_next("sendPhoto", 502, count=5)
+        first = await deliver_due_digests(
+            None, bot.services, monday, others={"zalo": digest}, sleep=_no_wait
+        )
+        second = await deliver_due_digests(
+            None, bot.services, monday, others={"zalo": digest}, sleep=_no_wait
+        )
+    assert first.failed == [official]
+    assert second.sent == [official]
+    methods = [r["method"] for r in zalo.sent(official)]
+    assert methods == ["sendMessage", "sendMessage", "sendPhoto"]  # /subscribe, digest, chart
