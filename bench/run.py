@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter
 
-from bench import answer_path, calls, digest, importing, memory, queries
+from bench import answer_path, calls, digest, importing, memory, queries, zalo
 from bench.common import RESULTS, Figure
 
 Bench = Callable[[bool], Awaitable[list[Figure]]]
@@ -19,6 +19,7 @@ Bench = Callable[[bool], Awaitable[list[Figure]]]
 BENCHES: dict[str, Bench] = {
     "calls": calls.run,
     "answer_path": answer_path.run,
+    "zalo": zalo.run,
     "import": importing.run,
     "queries": queries.run,
     "memory": memory.run,
