@@ -32,7 +32,8 @@ from handlers.zalo import CHANNEL, on_message, parse_update
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 30
+POLL_SECONDS = 20
+"""Long-poll length; also the longest a clean stop waits for the poll in flight."""
 REPLAY_PAUSE = 1.0
 """After a replayed message, wait before polling again: Zalo answers at once while replaying."""
 MAX_ERROR_PAUSE = 60.0
@@ -58,6 +59,8 @@ class ZaloChannel:
         self._sleep = sleep
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._pausing = False  # only a pause may be cut short; a poll or a reply is let finish
         self._server: tornado.httpserver.HTTPServer | None = None
 
     @property
@@ -83,10 +86,14 @@ class ZaloChannel:
         log.info("zalo: polling for updates")
 
     async def stop(self) -> None:
+        """Stop polling, serving and sending. A poll in flight is let finish: Zalo has no
+        acknowledgement, so a message it hands to an abandoned poll could be lost."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            if self._pausing:
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, POLL_SECONDS + 10)
             self._task = None
         if self._server is not None:
             self._server.stop()
@@ -116,7 +123,7 @@ class ZaloChannel:
 
     async def _poll(self) -> None:
         pause = 1.0
-        while True:
+        while not self._stopping.is_set():
             try:
                 update = await self._api.get_update(POLL_SECONDS)
             except Exception as error:  # the poller must outlive anything one call does
@@ -124,7 +131,7 @@ class ZaloChannel:
                     log.warning("zalo: getUpdates failed (%s); again in %.0f s", error, pause)
                 else:
                     log.exception("zalo: getUpdates failed; again in %.0f s", pause)
-                await self._sleep(pause)
+                await self._pause(pause)
                 pause = min(pause * 2, MAX_ERROR_PAUSE)
                 continue
             pause = 1.0
@@ -136,7 +143,14 @@ class ZaloChannel:
                 log.exception("zalo: an update could not be handled")
                 fresh = False
             if not fresh:
-                await self._sleep(REPLAY_PAUSE)
+                await self._pause(REPLAY_PAUSE)
+
+    async def _pause(self, seconds: float) -> None:
+        self._pausing = True
+        try:
+            await self._sleep(seconds)
+        finally:
+            self._pausing = False
 
     def _serve(self) -> tornado.httpserver.HTTPServer:
         section = self._section
