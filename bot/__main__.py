@@ -120,10 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run" and token is not None:
             return _run_telegram(settings)
         if args.command == "run" and zalo is not None:
-            from bot.zalo import run_zalo  # imported only when it is used
-
-            asyncio.run(run_zalo(settings))
-            return 0
+            return _run_zalo(settings)
         return asyncio.run(commands.dispatch(args, settings))
     except (ConfigError, QuestionnaireError, StorageError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -152,10 +149,27 @@ def _zalo_refused(settings: Settings) -> bool:
     return False
 
 
+def _run_zalo(settings: Settings) -> int:
+    from bot.zalo import run_zalo  # imported only when it is used
+    from bot.zalo_api import ZaloApiError
+
+    try:
+        asyncio.run(run_zalo(settings))
+    except ZaloApiError as error:  # e.g. setWebhook refused: one line; the service restarts us
+        print(f"error: Zalo refused to start the bot: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the webhook or chart port is taken or not allowed
+        where = f"{settings.zalo.listen}:{settings.zalo.port}"
+        print(f"error: cannot listen on {where} ([zalo] listen, port): {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _run_telegram(settings: Settings) -> int:
     from telegram.error import InvalidToken, NetworkError  # imported only when it is used
 
     from bot.app import ask_bot_username, run_telegram
+    from bot.zalo_api import ZaloApiError
 
     try:
         # A refused token is common and PTB would report it with a traceback: ask first.
@@ -170,6 +184,9 @@ def _run_telegram(settings: Settings) -> int:
     except NetworkError as error:  # the service manager restarts us; say why in one line
         where = settings.telegram.base_url or "api.telegram.org"
         print(f"error: cannot reach the Telegram Bot API ({where}): {error}", file=sys.stderr)
+        return 1
+    except (ZaloApiError, OSError) as error:  # Zalo, started alongside, could not start
+        print(f"error: the Zalo channel could not start: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -143,6 +143,9 @@ class ZaloSection(_Section):
             return self
         if not self.webhook_url:
             raise ValueError("webhook_url is required when mode = 'webhook'")
+        parts = urlsplit(self.webhook_url)
+        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost"):
+            raise ValueError("webhook_url must be https:// (Zalo posts only to HTTPS)")
         secret = self.secret_token.get_secret_value() if self.secret_token else ""
         if not 8 <= len(secret) <= 256:
             raise ValueError("secret_token of 8–256 characters is required when mode = 'webhook'")

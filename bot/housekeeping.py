@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
@@ -14,11 +15,15 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 EVERY = timedelta(hours=6)
 KEEP_PROCESSED = timedelta(days=7)
+KEEP_MEDIA = timedelta(weeks=8)
 
 
 async def tidy(services: Services, now: datetime) -> int:
     """One round; returns how many responses retention deleted."""
     await services.responses.forget_processed(now - KEEP_PROCESSED)
+    removed = prune_media(services.settings.zalo.media_dir, now.timestamp())
+    if removed:
+        log.info("removed %d digest charts older than %s", removed, KEEP_MEDIA)
     days = services.settings.privacy.retention_days
     if days == 0:
         return 0
@@ -27,6 +32,16 @@ async def tidy(services: Services, now: datetime) -> int:
     if deleted:
         log.info("retention: deleted %d responses older than %d days", deleted, days)
     return deleted
+
+
+def prune_media(folder: Path, now: float, keep: timedelta = KEEP_MEDIA) -> int:
+    """Remove published digest charts older than `keep` (their URLs are public); how many."""
+    removed = 0
+    for path in folder.glob("sipas-*.png") if folder.is_dir() else ():
+        if now - path.stat().st_mtime > keep.total_seconds():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def schedule_housekeeping(

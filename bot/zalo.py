@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 import signal
-from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 import tornado.httpserver
-import tornado.web
 
 from bot.config import Settings, ZaloSection
 from bot.retry import Sleep
 from bot.services import open_services
 from bot.zalo_api import ZaloApiError, ZaloBotApi
 from bot.zalo_jobs import schedule_zalo_jobs
+from bot.zalo_webhook import serve
 from handlers.text_chat import TextChat
-from handlers.zalo import CHANNEL, on_message, parse_update
+from handlers.zalo import CHANNEL, ZaloMessage, on_message, parse_update
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +34,28 @@ POLL_SECONDS = 20
 REPLAY_PAUSE = 1.0
 """After a replayed message, wait before polling again: Zalo answers at once while replaying."""
 MAX_ERROR_PAUSE = 60.0
-SECRET_HEADER = "X-Bot-Api-Secret-Token"
+MAX_QUEUED = 8
+"""Messages one person may have waiting; more at once is a flood (each costs a reply)."""
+MAX_AGE = timedelta(hours=24)
+"""Older messages are not taken: their ids may have left the de-duplication record."""
+STOP_GRACE = 30.0
 Clock = Callable[[], datetime]
 
 
+@dataclass
+class _Chat:
+    """One person's queue: their messages are handled one at a time, in arrival order."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 class ZaloChannel:
-    """One Zalo bot: receives messages, hands them to the text chat, sends the replies."""
+    """One Zalo bot: receives messages, hands them to the text chat, sends the replies.
+
+    A message is stored first and answered after, in a task per person, so one person whose
+    replies are being retried (a 429 may ask for minutes) holds up nobody else.
+    """
 
     def __init__(
         self,
@@ -57,10 +70,12 @@ class ZaloChannel:
         self._chat = chat
         self._clock = clock
         self._sleep = sleep
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._task: asyncio.Task[None] | None = None
+        self._chats: dict[str, _Chat] = {}
+        self._queued: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._pausing = False  # only a pause may be cut short; a poll or a reply is let finish
+        self._pausing = False  # only a pause may be cut short; a poll in flight is let finish
         self._server: tornado.httpserver.HTTPServer | None = None
 
     @property
@@ -71,7 +86,7 @@ class ZaloChannel:
         """Register the webhook or start polling; serve media when configured."""
         section = self._section
         if section.mode == "webhook" or section.public_media_url:
-            self._server = self._serve()
+            self._server = serve(section, self.receive)
         if section.mode == "webhook":
             assert section.webhook_url is not None
             assert section.secret_token is not None
@@ -82,44 +97,89 @@ class ZaloChannel:
             return
         with contextlib.suppress(ZaloApiError):  # getUpdates fails while a webhook is set
             await self._api.delete_webhook()
-        self._task = asyncio.create_task(self._poll(), name="zalo-polling")
+        self._poller = asyncio.create_task(self._poll(), name="zalo-polling")
         log.info("zalo: polling for updates")
 
     async def stop(self) -> None:
-        """Stop polling, serving and sending. A poll in flight is let finish: Zalo has no
-        acknowledgement, so a message it hands to an abandoned poll could be lost."""
+        """Stop taking messages, finish those taken, then close. A poll in flight is let
+        finish: Zalo has no acknowledgement, so a message handed to it could be lost."""
         self._stopping.set()
-        if self._task is not None:
+        if self._poller is not None:
             if self._pausing:
-                self._task.cancel()
+                self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, POLL_SECONDS + 10)
-            self._task = None
+                await asyncio.wait_for(self._poller, POLL_SECONDS + 10)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_GRACE)
         if self._server is not None:
             self._server.stop()
             await self._server.close_all_connections()
-            self._server = None
         await self._api.aclose()
 
-    async def process(self, body: Any) -> bool:
-        """Handle one update; False if it was not new (a replay, or nothing for us)."""
+    async def receive(self, body: Any) -> bool:
+        """A webhook delivery: True once stored (or known already), False if handling failed."""
+        handled = await self.take(body)
+        return True if handled is None else await handled
+
+    async def take(self, body: Any) -> asyncio.Future[bool] | None:
+        """Queue one update for its person; None if there is nothing new in it (a replay, a
+        group chat, a stale redelivery, or a flood), else a future that resolves once stored."""
         message = parse_update(body)
-        if message is None or not message.private:
-            return False
-        # One message at a time per person, in arrival order; others are not held up.
-        lock = self._locks[message.chat_id]
-        async with lock:
-            replies = await on_message(message, self._chat, self._clock())
-            for text in replies:
+        if message is None or not message.private or self._too_old(message):
+            return None
+        if message.message_id in self._queued or await self._chat.seen(message.message_id):
+            return None
+        chat = self._chats.setdefault(message.chat_id, _Chat())
+        if chat.waiting >= MAX_QUEUED:
+            log.warning("zalo: one person sent more than %d messages at once; dropped", MAX_QUEUED)
+            return None
+        handled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        chat.waiting += 1
+        self._queued.add(message.message_id)
+        task = asyncio.create_task(self._serve_one(message, chat, handled))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return handled
+
+    async def _serve_one(
+        self, message: ZaloMessage, chat: _Chat, handled: asyncio.Future[bool]
+    ) -> None:
+        try:
+            async with chat.lock:
                 try:
-                    await self._api.send_message(message.chat_id, text, self._sleep)
-                except ZaloApiError as error:
-                    # The answer is stored; the citizen sees the question again on any message.
-                    log.error("zalo: a reply could not be sent: %s", error)
-                    break
-        if not lock.locked() and not lock._waiters:
-            self._locks.pop(message.chat_id, None)
-        return bool(replies)
+                    replies = await on_message(message, self._chat, self._clock())
+                    handled.set_result(True)
+                except Exception:
+                    log.exception("zalo: a message could not be handled")
+                    handled.set_result(False)
+                    replies = await self._chat.apology(message.user_id)
+                if await self._send(message.chat_id, replies) and handled.result():
+                    await self._chat.delivered(message.user_id)
+        except Exception:
+            log.exception("zalo: the replies to a message could not be completed")
+        finally:
+            chat.waiting -= 1
+            self._queued.discard(message.message_id)
+            if chat.waiting == 0:
+                self._chats.pop(message.chat_id, None)
+
+    async def _send(self, chat_id: str, replies: list[str]) -> bool:
+        for text in replies:
+            try:
+                await self._api.send_message(chat_id, text, self._sleep)
+            except ZaloApiError as error:
+                # Stored, but not seen: the menu stays undelivered, so the person's next
+                # message is answered by showing where they are, not taken as an answer.
+                log.error("zalo: a reply could not be sent: %s", error)
+                return False
+        return True
+
+    def _too_old(self, message: ZaloMessage) -> bool:
+        """Replays older than their de-duplication record must not count again."""
+        if message.sent_at is None:
+            return False
+        age = self._clock().timestamp() - message.sent_at
+        return age > MAX_AGE.total_seconds()
 
     async def _poll(self) -> None:
         pause = 1.0
@@ -138,9 +198,9 @@ class ZaloChannel:
             if update is None:
                 continue  # 408: nothing came within the long poll
             try:
-                fresh = await self.process(update)
+                fresh = await self.take(update) is not None
             except Exception:
-                log.exception("zalo: an update could not be handled")
+                log.exception("zalo: an update could not be taken")
                 fresh = False
             if not fresh:
                 await self._pause(REPLAY_PAUSE)
@@ -151,61 +211,6 @@ class ZaloChannel:
             await self._sleep(seconds)
         finally:
             self._pausing = False
-
-    def _serve(self) -> tornado.httpserver.HTTPServer:
-        section = self._section
-        routes: list[Any] = []
-        if section.mode == "webhook":
-            path = urlparse(section.webhook_url or "").path or "/"
-            routes.append((path, WebhookHandler, {"channel": self}))
-        if section.public_media_url:
-            media = urlparse(section.public_media_url).path.rstrip("/")
-            section.media_dir.mkdir(parents=True, exist_ok=True)
-            routes.append(
-                (f"{media}/(.*)", tornado.web.StaticFileHandler, {"path": str(section.media_dir)})
-            )
-        server = tornado.httpserver.HTTPServer(tornado.web.Application(routes))
-        server.listen(section.port, section.listen)
-        return server
-
-    def accepts(self, secret: str) -> bool:
-        """The webhook secret, compared in constant time."""
-        expected = self._section.secret_token
-        if expected is None:
-            return False
-        return hmac.compare_digest(secret.encode(), expected.get_secret_value().encode())
-
-
-class WebhookHandler(tornado.web.RequestHandler):
-    """POSTs from Zalo: secret checked, body parsed, message handled before answering 200."""
-
-    def initialize(self, channel: ZaloChannel) -> None:
-        self._channel = channel
-
-    async def post(self) -> None:
-        if not self._channel.accepts(self.request.headers.get(SECRET_HEADER, "")):
-            self.set_status(403)
-            self.finish({"ok": False, "description": "wrong secret token"})
-            return
-        if not self.request.headers.get("Content-Type", "").startswith("application/json"):
-            self.set_status(415)
-            self.finish({"ok": False, "description": "expected application/json"})
-            return
-        try:
-            body = json.loads(self.request.body)
-        except ValueError:
-            self.set_status(400)
-            self.finish({"ok": False, "description": "not JSON"})
-            return
-        try:
-            await self._channel.process(body)
-        except Exception:
-            # Stored nothing half-way (each step is one transaction); Zalo may deliver again.
-            log.exception("zalo: a webhook update could not be handled")
-            self.set_status(500)
-            self.finish({"ok": False})
-            return
-        self.finish({"ok": True})
 
 
 def build_channel(
@@ -249,6 +254,7 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
         await stop.wait()
         log.info("zalo: stopping")
     finally:
-        jobs.shutdown(wait=False)
+        if jobs.running:
+            jobs.shutdown(wait=False)
         await channel.stop()
         await services.close()

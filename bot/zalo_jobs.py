@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,6 @@ from bot.zalo_api import ZaloApiError, ZaloBotApi, wait_after
 from survey.channels import ZALO, split_text
 
 log = logging.getLogger(__name__)
-KEEP_MEDIA = timedelta(weeks=8)
 Clock = Callable[[], datetime]
 
 
@@ -71,16 +69,6 @@ def publish_chart(folder: Path, png: bytes) -> str:
     return name
 
 
-def prune_media(folder: Path, now: float, keep: timedelta = KEEP_MEDIA) -> int:
-    """Remove published charts older than `keep`; returns how many."""
-    removed = 0
-    for path in folder.glob("sipas-*.png") if folder.is_dir() else ():
-        if now - path.stat().st_mtime > keep.total_seconds():
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
 def schedule_zalo_jobs(services: Services, api: ZaloBotApi, clock: Clock) -> AsyncIOScheduler:
     """The digest (cron, a catch-up after start, retries) and housekeeping, not yet started."""
     settings = services.settings
@@ -100,11 +88,16 @@ def schedule_zalo_jobs(services: Services, api: ZaloBotApi, clock: Clock) -> Asy
 
     async def housekeeping() -> None:
         await tidy(services, clock())
-        prune_media(settings.zalo.media_dir, time.time())
 
     scheduler.add_job(
         digest, digest_trigger(settings), coalesce=True, misfire_grace_time=None, name="digest"
     )
     scheduler.add_job(digest, "date", run_date=clock() + STARTUP_DELAY, name="digest-catch-up")
-    scheduler.add_job(housekeeping, "interval", seconds=EVERY.total_seconds(), name="housekeeping")
+    scheduler.add_job(
+        housekeeping,
+        "interval",
+        seconds=EVERY.total_seconds(),
+        next_run_time=clock() + timedelta(minutes=1),
+        name="housekeeping",
+    )
     return scheduler

@@ -56,6 +56,7 @@ class Reply:
     edit: str | None = None  # rewrite the pressed message to this text, without buttons
     replace: Screen | None = None  # rewrite the pressed message to this screen
     notice: str | None = None  # a short answer to the press itself
+    paused: bool = False  # the survey was paused: ask nothing until the citizen comes back
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class Agency:
     name: str
     questionnaire: str
     visit_required: bool = False
+
+
+_GREETINGS = frozenset(
+    {"xin chao", "chao", "chao ban", "alo", "hello", "hi", "start", "bat dau", "danh gia"}
+)
 
 
 def pseudonym(secret: str, channel: str, user_id: int | str) -> str:
@@ -182,12 +188,22 @@ class Conversation:
         agency = self._find_agency(text.strip())
         if agency is not None:
             return Reply((await self._begin(citizen, agency, language, now),))
-        return Reply((self._search(text, language),))
+        if is_visit_payload(text.strip()):  # a visit token typed (no deep links on the channel)
+            return await self.start(citizen, text.strip(), now)
+        return Reply((self._search(text, language, citizen),))
+
+    async def prompt(self, citizen: Citizen) -> Screen | None:
+        """What the citizen is being asked now (the open response's step), if anything."""
+        progress = await self._store.open_response(citizen.respondent)
+        if progress is None:
+            return None
+        return self._ask(progress, await self.language(citizen), citizen)
 
     async def cancel(self, citizen: Citizen) -> Reply:
         language = await self.language(citizen)
         has_open = await self._store.open_response(citizen.respondent) is not None
-        return Reply((Screen(say(language, "cancelled" if has_open else "nothing_to_cancel")),))
+        text = say(language, "cancelled" if has_open else "nothing_to_cancel")
+        return Reply((Screen(text),), paused=True)
 
     async def help(self, citizen: Citizen) -> Reply:
         language = await self.language(citizen)
@@ -286,13 +302,13 @@ class Conversation:
         agency = None if isinstance(checked, str) else self._agencies.get(checked.agency)
         if isinstance(checked, str) or agency is None:
             reason = checked if isinstance(checked, str) else "tampered"
-            return Reply((Screen(say(language, f"visit_{reason}")),))
+            return Reply((Screen(say(language, f"visit_{reason}", typed=self.typed(citizen))),))
         spent_by = await self._store.visit_spent_by(checked.nonce)
         mine = spent_by in (None, citizen.respondent)
         if open_response and open_response.agency == agency.code and mine:
             return Reply((self._resume_or_ask(open_response, language, citizen),))
         if spent_by is not None:
-            return Reply((Screen(say(language, "visit_used")),))
+            return Reply((Screen(say(language, "visit_used", typed=self.typed(citizen))),))
         return Reply((await self._begin(citizen, agency, language, now, checked.nonce),))
 
     async def _begin(
@@ -304,7 +320,8 @@ class Conversation:
         visit: str | None = None,
     ) -> Screen:
         if agency.visit_required and visit is None:
-            return Screen(say(language, "visit_required", agency=agency.name))
+            typed = self.typed(citizen)
+            return Screen(say(language, "visit_required", typed=typed, agency=agency.name))
         until = await self._store.locked_until(self._lock(citizen), agency.code, now)
         if until is not None:
             local = until.astimezone(self._zone)
@@ -373,10 +390,14 @@ class Conversation:
     def _agency_list(self, language: Language, header: str, page: int = 0) -> Screen:
         return screens.agency_screen(self._entries(), page, language, header)
 
-    def _search(self, text: str, language: Language) -> Screen:
+    def _search(self, text: str, language: Language, citizen: Citizen) -> Screen:
         query = " ".join(text.split())[:64]
         wanted = fold(query)
         found = [a for a in self._agencies.values() if wanted and wanted in fold(a.name)]
+        if not found and (wanted in _GREETINGS or not any(ch.isalpha() for ch in wanted)):
+            # "Xin chào", "1", an emoji: not a search; greet and show the list.
+            header = say(language, "pick_agency", typed=self.typed(citizen))
+            return self._agency_list(language, header)
         if not found:
             return self._agency_list(language, say(language, "no_match", query=query))
         header = say(language, "matches", query=query)

@@ -238,14 +238,14 @@ class OfficialDesk:
         language = request.language
         token = visit_token(self._secret, agency, request.now, VISIT_LIFETIME)
         expires = (request.now + VISIT_LIFETIME).astimezone(self._zone)
-        if capabilities(request.channel).deep_links:
-            link = self._deep_link(request.bot_username or "", token)
-        else:  # no start payload on this channel: the citizen sends the token as text
-            link = f"/start {token}"
+        typed = not capabilities(request.channel).deep_links
+        # Without a start payload on the channel, the citizen sends the token as text.
+        link = f"/start {token}" if typed else self._deep_link(request.bot_username or "", token)
         return DeskReply(
             say(
                 language,
                 "visit_link",
+                typed=typed,
                 agency=self._agencies[agency].name,
                 link=link,
                 expires=f"{expires:%H:%M} {format_date(expires.date(), language)}",

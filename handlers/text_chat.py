@@ -66,6 +66,23 @@ class TextChat:
             await self._responses.mark_processed(key, now)
         return messages
 
+    async def seen(self, message_id: str) -> bool:
+        """Whether a message with this id was handled already."""
+        return await self._responses.was_processed(UpdateKey(self._channel, message_id))
+
+    async def apology(self, user_id: str) -> list[str]:
+        """What to say when handling failed: try again later (nothing half-stored)."""
+        conversation = self._conversation
+        try:
+            language = await conversation.language(self.citizen(user_id))
+        except Exception:  # the database may be what failed
+            language = conversation.default_language
+        return [say(language, "error")]
+
+    async def delivered(self, user_id: str) -> None:
+        """The channel accepted the messages `handle` returned: their menu may be answered."""
+        await self._menus.delivered(self.citizen(user_id).respondent)
+
     async def _answer(
         self, citizen: Citizen, incoming: Incoming, now: datetime, key: UpdateKey | None
     ) -> list[str]:
@@ -77,18 +94,27 @@ class TextChat:
             return await self._command(citizen, incoming.user_id, text, now)
         update_id = key.update_id if key else None
         number = read_number(text)
-        if number is not None:
-            menu = await self._menus.menu(citizen.respondent)
-            chosen = menu.get(number)
-            if chosen == HELP:
-                return await self._show(citizen, await conversation.help(citizen), now)
-            if chosen is not None:
-                reply = await conversation.press(citizen, chosen, now, update_id)
-                return await self._show(citizen, reply, now)
-            if menu and await self._responses.open_response(citizen.respondent) is None:
-                language = await conversation.language(citizen)
-                return self._split(say(language, "hint_number", number=number))
-        reply = await conversation.type(citizen, text, now, update_id)
+        if number is None:
+            reply = await conversation.type(citizen, text, now, update_id)
+            return await self._show(citizen, reply, now)
+        menu = await self._menus.menu(citizen.respondent)
+        if menu is not None and not menu.delivered:
+            # Our last answer never reached them: the number answers nothing; ask again.
+            prompt = await conversation.prompt(citizen)
+            reply = Reply((prompt,)) if prompt else await conversation.start(citizen, None, now)
+            return await self._show(citizen, reply, now)
+        if menu is None:  # paused, or nothing asked: offer to resume, or the agencies
+            return await self._show(citizen, await conversation.start(citizen, None, now), now)
+        chosen = menu.choices.get(number)
+        if chosen == HELP:
+            return await self._show(citizen, await conversation.help(citizen), now)
+        if chosen is not None:
+            reply = await conversation.press(citizen, chosen, now, update_id)
+        elif await self._responses.open_response(citizen.respondent) is None:
+            language = await conversation.language(citizen)
+            return self._split(say(language, "hint_number", number=number))
+        else:  # a comment that is a number, or a value off the scale (answered with a hint)
+            reply = await conversation.type(citizen, text, now, update_id)
         return await self._show(citizen, reply, now)
 
     async def _command(
@@ -127,24 +153,27 @@ class TextChat:
         return self._split(f"{reply.text}\n{say(language, 'export_elsewhere', period=period)}")
 
     async def _show(self, citizen: Citizen, reply: Reply, now: datetime) -> list[str]:
-        """Render the reply; the menu of the last screen with choices becomes the person's."""
-        language: Language = await self._conversation.language(citizen)
+        """Render the reply as messages; the menu of the last screen with choices becomes the
+        person's. A reply that asks nothing is followed by the question still open (nothing
+        can be edited here, and the list must be in front of them for a number to mean it)."""
+        conversation = self._conversation
         shown: list[Screen] = list(reply.screens)
         if reply.replace is not None:
             shown.insert(0, reply.replace)
-        if not shown:
-            # No editing here: what Telegram would show on the pressed message is said instead.
-            words = reply.edit or reply.notice
-            return self._split(words) if words else []
-        # Zalo counts every message against a quota; the terminal can afford the echo.
-        texts: list[str] = [f"✓ {reply.edit}"] if self._echo and reply.edit else []
-        menu: tuple[tuple[int, str], ...] = ()
-        for screen in shown:
-            numbered = render_numbered(screen, language)
-            texts.append(numbered.text)
-            menu = numbered.menu
-        await self._menus.show(citizen.respondent, menu, now)
-        return [part for text in texts for part in self._split(text)]
+        if not shown and (reply.edit or reply.notice):
+            shown.append(Screen(reply.edit or reply.notice or ""))
+        if not reply.paused and not any(screen.choices for screen in shown):
+            prompt = await conversation.prompt(citizen)
+            if prompt is not None:
+                shown.append(prompt)
+        language: Language = await conversation.language(citizen)
+        numbered = [render_numbered(screen, language) for screen in shown]
+        texts = [screen.text for screen in numbered]
+        if self._echo and reply.edit and reply.screens:
+            texts.insert(0, f"✓ {reply.edit}")  # the terminal can afford to echo the answer
+        await self._menus.show(citizen.respondent, numbered[-1].menu if numbered else (), now)
+        # One message where it fits: each one counts against Zalo's monthly quota.
+        return self._split("\n\n".join(texts)) if texts else []
 
     def _split(self, text: str) -> list[str]:
         return split_text(text, self._limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ class ZaloMessage:
     message_id: str
     text: str | None  # None for stickers, images and anything else without text
     private: bool
+    sent_at: float | None = field(default=None, compare=False)  # epoch seconds, if given
 
 
 def parse_update(body: Any) -> ZaloMessage | None:
@@ -50,7 +51,15 @@ def parse_update(body: Any) -> ZaloMessage | None:
         message_id=str(message_id),
         text=text if is_text else None,
         private=str(chat.get("chat_type", "PRIVATE")).upper() == "PRIVATE",
+        sent_at=_seconds(message.get("date")),
     )
+
+
+def _seconds(date: Any) -> float | None:
+    """Zalo dates are milliseconds; a value small enough to be seconds is taken as seconds."""
+    if isinstance(date, bool) or not isinstance(date, int | float) or date <= 0:
+        return None
+    return date / 1000 if date > 1e11 else float(date)
 
 
 async def on_message(message: ZaloMessage, chat: TextChat, now: datetime) -> list[str]:

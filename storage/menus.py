@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from storage.database import Database
+
+
+@dataclass(frozen=True)
+class Menu:
+    """Number → payload of the last screen with choices, and whether it reached the person."""
+
+    choices: dict[int, str]
+    delivered: bool
 
 
 class MenuStore:
@@ -16,23 +25,30 @@ class MenuStore:
         self._db = database
 
     async def show(self, respondent: str, menu: Sequence[tuple[int, str]], now: datetime) -> None:
-        """Replace the respondent's menu (an empty one clears it)."""
+        """Replace the respondent's menu, not yet delivered (an empty one clears it)."""
         async with self._db.transaction() as connection:
             if not menu:
                 await connection.execute("DELETE FROM menus WHERE respondent = ?", (respondent,))
                 return
             await connection.execute(
-                "INSERT INTO menus (respondent, choices, shown_at) VALUES (?, ?, ?) "
+                "INSERT INTO menus (respondent, choices, shown_at, delivered) VALUES (?, ?, ?, 0) "
                 "ON CONFLICT (respondent) DO UPDATE SET choices = excluded.choices, "
-                "shown_at = excluded.shown_at",
+                "shown_at = excluded.shown_at, delivered = 0",
                 (respondent, json.dumps([list(item) for item in menu]), now.isoformat()),
             )
 
-    async def menu(self, respondent: str) -> dict[int, str]:
-        """Number → payload of the last screen with choices; empty when there is none."""
-        value = await self._db.fetch_value(
-            "SELECT choices FROM menus WHERE respondent = ?", (respondent,)
+    async def delivered(self, respondent: str) -> None:
+        """The channel accepted every message that showed the menu."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE menus SET delivered = 1 WHERE respondent = ?", (respondent,)
+            )
+
+    async def menu(self, respondent: str) -> Menu | None:
+        row = await self._db.fetch_one(
+            "SELECT choices, delivered FROM menus WHERE respondent = ?", (respondent,)
         )
-        if value is None:
-            return {}
-        return {int(number): str(payload) for number, payload in json.loads(value)}
+        if row is None:
+            return None
+        choices = {int(number): str(payload) for number, payload in json.loads(row["choices"])}
+        return Menu(choices, bool(row["delivered"]))

@@ -141,8 +141,7 @@ class OfficialStore:
     ) -> None:
         async with self._db.transaction() as connection:
             await connection.execute(
-                "DELETE FROM digest_parts WHERE channel = ? AND user_id = ? "
-                "AND period_start = ?",
+                "DELETE FROM digest_parts WHERE channel = ? AND user_id = ? AND period_start = ?",
                 (channel, user_id, period_start),
             )
             await connection.execute(

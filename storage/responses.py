@@ -184,7 +184,7 @@ class ResponseStore:
                 await connection.execute(
                     "INSERT INTO processed_updates (channel, update_id, processed_at) "
                     "VALUES (?, ?, ?)",
-                    (update.channel, update.update_id, now.isoformat()),
+                    (update.channel, _stored_id(update), now.isoformat()),
                 )
             except sqlite3.IntegrityError:
                 raise _Stale from None
@@ -226,7 +226,7 @@ class ResponseStore:
         """Whether this update was handled already (a replay, or a redelivery)."""
         value = await self._db.fetch_value(
             "SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = ?",
-            (key.channel, key.update_id),
+            (key.channel, _stored_id(key)),
         )
         return value is not None
 
@@ -236,7 +236,7 @@ class ResponseStore:
             await connection.execute(
                 "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) "
                 "VALUES (?, ?, ?)",
-                (key.channel, key.update_id, now.isoformat()),
+                (key.channel, _stored_id(key), now.isoformat()),
             )
 
     async def visit_spent_by(self, nonce: str) -> str | None:
@@ -300,6 +300,12 @@ class ResponseStore:
                 "UPDATE visits SET respondent = NULL WHERE respondent = ?", (respondent,)
             )
         return len(rows)
+
+
+def _stored_id(key: UpdateKey) -> int | str:
+    """Text ids get a prefix: the column's INTEGER affinity would otherwise turn a Zalo id
+    that looks like a number ("1234e5678…") into a number, and two of them into the same one."""
+    return key.update_id if isinstance(key.update_id, int) else f"t:{key.update_id}"
 
 
 def _stored(value: int | None) -> int:

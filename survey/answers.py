@@ -36,7 +36,6 @@ _COMMAND_WORDS: dict[str, Word] = {
     "bo qua": "skip",
     "skip": "skip",
     "huy": "cancel",
-    "dung": "cancel",
     "cancel": "cancel",
     "stop": "cancel",
     "huong dan": "help",

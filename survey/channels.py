@@ -39,8 +39,8 @@ CHANNELS = {"telegram": TELEGRAM, "zalo": ZALO, "terminal": TERMINAL}
 
 
 def capabilities(channel: str) -> Capabilities:
-    """A known channel's capabilities; an unknown one is treated as plain numbered text."""
-    return CHANNELS.get(channel, TERMINAL)
+    """A known channel's capabilities (a KeyError names an unknown one: add it above)."""
+    return CHANNELS[channel]
 
 
 def utf16_length(text: str) -> int:

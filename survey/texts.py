@@ -90,6 +90,18 @@ _VI: dict[str, str] = {
     "visit_expired": "Mã QR này đã hết hạn. Vui lòng xin mã mới tại quầy.",
     "visit_tampered": "Mã QR này không hợp lệ. Vui lòng quét lại mã tại quầy.",
     "visit_malformed": "Mã QR này không hợp lệ. Vui lòng quét lại mã tại quầy.",
+    "visit_link_typed": (
+        "Mã đánh giá một lần cho {agency} (hết hạn {expires}). Người dân gửi cho bot "
+        "đúng dòng sau:\n{link}"
+    ),
+    "visit_required_typed": (
+        "{agency} nhận đánh giá theo từng lượt giao dịch. Vui lòng gửi mã đánh giá "
+        "cán bộ đưa cho Ông/Bà tại quầy."
+    ),
+    "visit_used_typed": "Mã này đã được dùng cho một lượt đánh giá khác. Cảm ơn Ông/Bà.",
+    "visit_expired_typed": "Mã này đã hết hạn. Vui lòng xin mã mới tại quầy.",
+    "visit_tampered_typed": "Mã này không hợp lệ. Vui lòng kiểm tra lại mã cán bộ đưa.",
+    "visit_malformed_typed": "Mã này không hợp lệ. Vui lòng kiểm tra lại mã cán bộ đưa.",
     "official_only": (
         "Lệnh này chỉ dành cho cán bộ được cấp quyền. Nếu có mã mời, gửi /register MÃ."
     ),
@@ -238,6 +250,18 @@ _EN: dict[str, str] = {
     "visit_expired": "This QR code has expired. Please ask for a new one at the counter.",
     "visit_tampered": "This QR code is not valid. Please scan the code at the counter again.",
     "visit_malformed": "This QR code is not valid. Please scan the code at the counter again.",
+    "visit_link_typed": (
+        "Single-use rating code for {agency} (expires {expires}). The citizen sends the bot "
+        "exactly this line:\n{link}"
+    ),
+    "visit_required_typed": (
+        "{agency} takes ratings per visit. Please send the rating code the officer gives you "
+        "at the counter."
+    ),
+    "visit_used_typed": "This code was already used for another rating. Thank you.",
+    "visit_expired_typed": "This code has expired. Please ask for a new one at the counter.",
+    "visit_tampered_typed": "This code is not valid. Please check the code you were given.",
+    "visit_malformed_typed": "This code is not valid. Please check the code you were given.",
     "official_only": (
         "This command is for registered officials. With an invite code, send /register CODE."
     ),

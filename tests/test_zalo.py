@@ -3,76 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 
-from bot.config import Settings, load_settings
 from bot.digest_delivery import deliver_due_digests
-from bot.services import Services, open_services
-from bot.zalo import ZaloChannel, build_channel
 from bot.zalo_jobs import zalo_digest
 from handlers.conversation import Citizen, pseudonym
 from survey.period import Period
 from tests.zalo_emulator import ZaloEmulator
-from tests.zalo_support import ZaloCitizen, free_port, is_statement, numbers, write_zalo_config
-
-NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
-SECRET = "zalo-test-secret-0123456789"
-CITIZEN = "e4ea2cd5189df1c3a88c"
-VALUES = [5, 4, 3, 2, 1, 0, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 5, 4, 3]  # 0 = not applicable
-
-
-@dataclass
-class Running:
-    zalo: ZaloEmulator
-    settings: Settings
-    services: Services
-    channel: ZaloChannel
-
-
-@asynccontextmanager
-async def running(
-    folder: Path, zalo: ZaloEmulator, *, extra: str = "", zalo_extra: str = ""
-) -> AsyncIterator[Running]:
-    settings = load_settings(write_zalo_config(folder, zalo, extra=extra, zalo_extra=zalo_extra))
-    services = await open_services(settings)
-    channel = build_channel(settings.zalo, services.text_chat("zalo"), lambda: NOW, sleep=_no_wait)
-    try:
-        await channel.start()
-        yield Running(zalo, settings, services, channel)
-    finally:
-        await channel.stop()
-        await services.close()
-
-
-async def _no_wait(_: float) -> None:
-    """Pauses between polls and retries, without a real clock."""
-    await asyncio.sleep(0)
-
-
-@pytest.fixture
-def zalo() -> Iterator[ZaloEmulator]:
-    emulator = ZaloEmulator().start()
-    yield emulator
-    emulator.stop()
-
-
-async def stored_answers(services: Services, user_id: str) -> dict[str, int]:
-    respondent = pseudonym(SECRET, "zalo", user_id)
-    rows = await services.database.fetch_all(
-        "SELECT a.criterion, a.value FROM answers a JOIN responses r ON r.id = a.response_id "
-        "WHERE r.respondent = ?",
-        (respondent,),
-    )
-    found = {row["criterion"]: row["value"] for row in rows}
-    order = services.catalogue["sipas-2023"].criterion_ids
-    return {criterion: found[criterion] for criterion in order if criterion in found}
+from tests.zalo_support import (
+    CITIZEN,
+    NOW,
+    SECRET,
+    VALUES,
+    ZaloCitizen,
+    free_port,
+    is_statement,
+    no_wait,
+    numbers,
+    running,
+    stored_answers,
+)
 
 
 async def test_a_citizen_takes_the_whole_survey_by_typing_numbers(
@@ -278,15 +231,21 @@ async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
         assert zalo.texts(CITIZEN) == []
         assert await _thread(post, start, shape="wrapped") == 200
         assert await _thread(post, start, shape="top") == 200  # the same message again
-        assert len(zalo.texts(CITIZEN)) == 1
-        agree = zalo.make_update(CITIZEN, "1")
-        assert await _thread(post, agree, shape="top") == 200
+        await _thread(zalo.wait_for, CITIZEN, 1)
+        assert await _thread(post, zalo.make_update(CITIZEN, "1"), shape="top") == 200
+        await _thread(zalo.wait_for, CITIZEN, 2)
         answer = zalo.make_update(CITIZEN, "4")
         assert await _thread(post, answer) == 200
         assert await _thread(post, answer) == 200
+        # Replies go out after the 200, in order per person: the next one arriving means any
+        # reply to the duplicate would have arrived before it.
+        assert await _thread(post, zalo.make_update(CITIZEN, "5")) == 200
+        texts = await _thread(zalo.wait_for, CITIZEN, 4)
         stored = await stored_answers(bot.services, CITIZEN)
-    assert list(stored.values()) == [4]
-    assert len(zalo.texts(CITIZEN)) == 3
+    assert list(stored.values()) == [4, 5]
+    assert isinstance(texts, list)
+    assert len(zalo.texts(CITIZEN)) == 4
+    assert "Câu 3/19" in zalo.texts(CITIZEN)[-1]
 
 
 async def _thread(function: object, *args: object, **kwargs: object) -> object:
@@ -309,10 +268,10 @@ async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_u
         sender = zalo_digest(bot.channel.api, bot.settings.zalo)
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội, after the cron
         first = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
+            None, bot.services, monday, others={"zalo": sender}, sleep=no_wait
         )
         second = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
+            None, bot.services, monday, others={"zalo": sender}, sleep=no_wait
         )
         photos = [r for r in zalo.sent(official) if r["method"] == "sendPhoto"]
         assert len(photos) == 1
@@ -337,7 +296,7 @@ async def test_without_a_public_media_url_the_digest_is_text_only(
         sender = zalo_digest(bot.channel.api, bot.settings.zalo)
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
         report = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": sender}, sleep=_no_wait
+            None, bot.services, monday, others={"zalo": sender}, sleep=no_wait
         )
     assert report.sent == [official]
     assert [r["method"] for r in zalo.sent(official)] == ["sendMessage", "sendMessage"]
@@ -357,10 +316,10 @@ async def test_a_digest_whose_chart_failed_continues_without_repeating_the_text(
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
         zalo.fail_next("sendPhoto", 502, count=5)
         first = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": digest}, sleep=_no_wait
+            None, bot.services, monday, others={"zalo": digest}, sleep=no_wait
         )
         second = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": digest}, sleep=_no_wait
+            None, bot.services, monday, others={"zalo": digest}, sleep=no_wait
         )
     assert first.failed == [official]
     assert second.sent == [official]

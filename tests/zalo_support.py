@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.config import Settings, load_settings
+from bot.services import Services, open_services
+from bot.zalo import ZaloChannel, build_channel
+from handlers.conversation import pseudonym
 from tests.zalo_emulator import ZaloEmulator
 
 CHOICE_LINE = re.compile(r"^(\d+) – ", re.MULTILINE)
@@ -98,3 +105,49 @@ class ZaloCitizen:
                 (text,) = await self.say("1")
         assert not pending, f"{len(pending)} values were not asked for"
         return text
+
+
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+SECRET = "zalo-test-secret-0123456789"
+CITIZEN = "e4ea2cd5189df1c3a88c"
+VALUES = [5, 4, 3, 2, 1, 0, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 5, 4, 3]  # 0 = not applicable
+
+
+@dataclass
+class Running:
+    zalo: ZaloEmulator
+    settings: Settings
+    services: Services
+    channel: ZaloChannel
+
+
+@asynccontextmanager
+async def running(
+    folder: Path, zalo: ZaloEmulator, *, extra: str = "", zalo_extra: str = ""
+) -> AsyncIterator[Running]:
+    settings = load_settings(write_zalo_config(folder, zalo, extra=extra, zalo_extra=zalo_extra))
+    services = await open_services(settings)
+    channel = build_channel(settings.zalo, services.text_chat("zalo"), lambda: NOW, sleep=no_wait)
+    try:
+        await channel.start()
+        yield Running(zalo, settings, services, channel)
+    finally:
+        await channel.stop()
+        await services.close()
+
+
+async def no_wait(_: float) -> None:
+    """Pauses between polls and retries, without a real clock."""
+    await asyncio.sleep(0)
+
+
+async def stored_answers(services: Services, user_id: str) -> dict[str, int]:
+    respondent = pseudonym(SECRET, "zalo", user_id)
+    rows = await services.database.fetch_all(
+        "SELECT a.criterion, a.value FROM answers a JOIN responses r ON r.id = a.response_id "
+        "WHERE r.respondent = ?",
+        (respondent,),
+    )
+    found = {row["criterion"]: row["value"] for row in rows}
+    order = services.catalogue["sipas-2023"].criterion_ids
+    return {criterion: found[criterion] for criterion in order if criterion in found}

@@ -1,0 +1,174 @@
+"""Numbers on Zalo mean what the person has in front of them, whatever happened before."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from handlers.conversation import pseudonym
+from tests.zalo_emulator import ZaloEmulator
+from tests.zalo_support import (
+    CITIZEN,
+    NOW,
+    SECRET,
+    ZaloCitizen,
+    is_statement,
+    numbers,
+    running,
+    stored_answers,
+)
+
+
+async def started(zalo: ZaloEmulator) -> ZaloCitizen:
+    """A citizen who agreed and answered the first statement with 4."""
+    citizen = ZaloCitizen(zalo, CITIZEN)
+    await citizen.say("/start ubnd_xa_a")
+    await citizen.say("1")
+    await citizen.say("4")
+    return citizen
+
+
+async def test_keeping_data_then_1_answers_the_question_and_deletes_nothing(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        await citizen.say("/forget")
+        (kept,) = await citizen.say("2")  # "Không xoá"
+        assert "giữ nguyên" in kept
+        assert "Câu 2/19" in kept  # the open question, so a number means it
+        await citizen.say("1")
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == [4, 1]
+
+
+async def test_changing_language_mid_survey_shows_the_question_again(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        await citizen.say("/lang")
+        (switched,) = await citizen.say("2")  # English
+        assert "Language set to English" in switched
+        assert "Question 2/19" in switched
+        (next_one,) = await citizen.say("5")
+        assert "Question 3/19" in next_one
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == [4, 5]
+
+
+async def test_after_pausing_a_number_offers_to_resume_and_answers_nothing(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        await citizen.say("hủy")
+        (offer,) = await citizen.say("1")
+        assert "1/19" in offer
+        assert numbers(offer) == {1, 2}
+        (question,) = await citizen.say("1")  # continue
+        assert "Câu 2/19" in question
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == [4]
+
+
+async def test_a_sticker_on_the_consent_screen_leaves_1_meaning_agree(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo):
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        before = len(zalo.texts(CITIZEN))
+        zalo.send_sticker(CITIZEN)
+        (hint,) = (await asyncio.to_thread(zalo.wait_for, CITIZEN, before + 1))[before:]
+        assert numbers(hint) == {1, 2}  # the hint, then the consent question again
+        (first,) = await citizen.say("1")
+        assert "Câu 1/19" in first
+
+
+async def test_a_comment_saying_dung_is_a_comment(tmp_path: Path, zalo: ZaloEmulator) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        text = citizen.last()
+        while "(không bắt buộc)" not in text or numbers(text) != {1}:
+            (text,) = await citizen.say("3" if is_statement(text) else "1")
+        (thanks,) = await citizen.say("Đúng hẹn, tốt")
+        assert "Cảm ơn" in thanks
+        comments = await bot.services.database.fetch_all(
+            "SELECT value FROM extras WHERE field = 'comment'"
+        )
+    assert [row["value"] for row in comments] == ["Đúng hẹn, tốt"]
+
+
+async def test_message_ids_that_look_like_numbers_stay_distinct(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        await citizen.say("1")
+        for message_id, value in (("1234e5678901234567", "4"), ("9876e5678901234567", "2")):
+            before = len(zalo.texts(CITIZEN))
+            zalo.send_raw(zalo.make_update(CITIZEN, value, message_id=message_id))
+            await asyncio.to_thread(zalo.wait_for, CITIZEN, before + 1)
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == [4, 2]
+
+
+async def test_a_replay_older_than_a_day_is_not_taken(tmp_path: Path, zalo: ZaloEmulator) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        old = zalo.make_update(CITIZEN, "1")
+        old["message"]["date"] = int((NOW - timedelta(days=2)).timestamp() * 1000)
+        zalo.send_raw(old)
+        (first,) = await citizen.say("1")  # the fresh "1" is the one that agrees
+        assert "Câu 1/19" in first
+        responses = await bot.services.database.fetch_value(
+            "SELECT position FROM responses WHERE respondent = ?",
+            (pseudonym(SECRET, "zalo", CITIZEN),),
+        )
+    assert responses == 1
+
+
+async def test_a_number_typed_after_a_lost_reply_answers_nothing(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        await citizen.say("1")
+        zalo.fail_next("sendMessage", 400)  # the reply showing statement 2 is lost
+        zalo.send_text(CITIZEN, "4")
+        (again,) = await citizen.say("3")  # typed without having seen statement 2
+        assert "Câu 2/19" in again
+        assert await stored_answers(bot.services, CITIZEN) == {"access_1": 4}
+        await citizen.say("3")
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == [4, 3]
+
+
+async def test_a_visit_code_sent_as_text_starts_the_survey(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    official = "0fficia1000000000000a"
+    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "official"\nagencies = ["*"]\n'
+    async with running(tmp_path, zalo, extra=extra):
+        (link,) = await ZaloCitizen(zalo, official).say("/visit ubnd_xa_a")
+        assert "gửi cho bot" in link
+        token = link.split("/start ")[1].split()[0]
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        (consent,) = await citizen.say(token)  # without /start
+        assert "UBND xã A" in consent
+        assert numbers(consent) == {1, 2}
+
+
+async def test_a_greeting_gets_the_list_not_a_failed_search(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo):
+        (reply,) = await ZaloCitizen(zalo, CITIZEN).say("Xin chào")
+    assert "Không có cơ quan" not in reply
+    assert "Gõ số của cơ quan" in reply
+    assert numbers(reply) == {1, 2}
