@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from handlers.context import BotContext
 from survey.texts import say
@@ -30,10 +36,13 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     language = context.services.conversation.default_language
     if update.callback_query is not None:
-        # The press may have been answered already (then this is refused): the message below
-        # is what tells the person.
-        with contextlib.suppress(TelegramError):
+        try:
             await update.callback_query.answer(say(language, "error"))
+        except BadRequest as refused:
+            # Answered already (a press is answered once): the message below tells the person.
+            log.debug("the press was answered already: %s", refused)
+        except TelegramError as reply_error:
+            log.warning("could not tell the user about the error (press): %s", reply_error)
     try:
         await update.effective_chat.send_message(say(language, "error"))
     except Exception as reply_error:  # the Bot API may be the thing that is failing

@@ -65,7 +65,7 @@ def fault_run(tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
         seed=SEED,
         questionnaire=FORM,
         faults=FaultPlan.uniform(FAULTY, SHARE, SEED),
-        reply_timeout=sized(4.0, 12.0),
+        reply_timeout=sized(8.0, 12.0),  # a reply may wait out a few 429s (1 s each)
         deadline=sized(120.0, 1200.0),
         first_user=5_300_000_000,
     )
