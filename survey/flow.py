@@ -35,10 +35,22 @@ class Step:
 
 def steps(questionnaire: Questionnaire) -> tuple[Step, ...]:
     """Every step of a questionnaire in the order a citizen meets them."""
+    # Asked several times per answer; a questionnaire is immutable and lives as long as the
+    # process, so its steps are built once (keyed by identity: hashing the form costs more).
+    cached = _STEPS.get(id(questionnaire))
+    if cached is not None and cached[0] is questionnaire:
+        return cached[1]
     consent = Step(CONSENT, "consent")
     statements = tuple(Step(c.id, "scale", criterion=c) for c in questionnaire.criteria)
     extras = tuple(Step(s.id, s.kind, optional=s) for s in questionnaire.optional)
-    return (consent, *statements, *extras)
+    built = (consent, *statements, *extras)
+    if len(_STEPS) >= 64:  # a process has a handful of forms; tests may make thousands
+        _STEPS.clear()
+    _STEPS[id(questionnaire)] = (questionnaire, built)
+    return built
+
+
+_STEPS: dict[int, tuple[Questionnaire, tuple[Step, ...]]] = {}
 
 
 @dataclass(frozen=True)
