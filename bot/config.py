@@ -7,6 +7,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -195,9 +196,15 @@ class DigestSection(_Section):
         if len(value.split()) != 5:
             raise ValueError("expected five crontab fields, e.g. '0 8 * * mon'")
         try:
-            CronTrigger.from_crontab(value)
+            trigger = CronTrigger.from_crontab(value, timezone=UTC)
         except ValueError as error:
             raise ValueError(f"not a valid crontab ({error}), e.g. '0 8 * * mon'") from None
+        # "0 8 30 2 *" parses but never fires: the digest would silently never go out.
+        # Five years from a fixed day cover every real schedule, 29 February included.
+        start = datetime(2001, 1, 1, tzinfo=UTC)
+        fires = trigger.get_next_fire_time(None, start)
+        if fires is None or fires > start + timedelta(days=5 * 366):
+            raise ValueError("this crontab never fires (no such date), e.g. '0 8 * * mon'")
         return value
 
 

@@ -163,6 +163,15 @@ BROKEN = [
     ),
     pytest.param('[bot]\ntimezone = "UTC\n', "line 2", "(syntax)", id="toml-syntax"),
     pytest.param('[privacy]\nsecret = "short"\n', "privacy.secret", "16", id="short-secret"),
+    pytest.param('[digest]\ncron = "0 8 30 2 *"\n', "digest.cron", "never", id="cron-never"),
+    pytest.param('[digest]\ncron = "0 8 * *"\n', "digest.cron", "five", id="cron-four-fields"),
+    pytest.param(
+        '[zalo]\ntoken = "1:a"\nmode = "webhook"\nwebhook_url = "http://example.org/h"\n'
+        'secret_token = "12345678"\n',
+        "zalo",
+        "https",
+        id="zalo-webhook-http",
+    ),
 ]
 
 
