@@ -219,6 +219,15 @@ class Conversation:
     async def forget(self, citizen: Citizen) -> Reply:
         return Reply((screens.forget_screen(await self.language(citizen)),))
 
+    async def edited(self, citizen: Citizen) -> Reply:
+        """An edited message: edits are not read (the answer stands); the question again."""
+        language = await self.language(citizen)
+        prompt = await self.prompt(citizen)
+        text = say(language, "edited")
+        if prompt is None:
+            return Reply((Screen(text),))
+        return Reply((Screen(f"{text}\n\n{prompt.text}", prompt.rows),))
+
     async def unexpected(self, citizen: Citizen) -> Reply:
         """A sticker, photo, file or other non-text input: a hint, nothing stored."""
         language = await self.language(citizen)

@@ -71,6 +71,12 @@ async def on_other(update: Update, context: BotContext) -> None:
         await show(update, await context.services.conversation.unexpected(citizen))
 
 
+async def on_edited(update: Update, context: BotContext) -> None:
+    """An edited message: an answer is not changed by editing it (nothing stored); say so."""
+    if (citizen := citizen_of(update, context)) is not None:
+        await show(update, await context.services.conversation.edited(citizen))
+
+
 async def on_cancel(update: Update, context: BotContext) -> None:
     if (citizen := citizen_of(update, context)) is not None:
         await show(update, await context.services.conversation.cancel(citizen))
@@ -148,5 +154,8 @@ def add_citizen_handlers(application: Application[Any, Any, Any, Any, Any, Any])
             MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
             MessageHandler(PRIVATE & filters.COMMAND, on_help),
             MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_other),
+            MessageHandler(
+                filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited
+            ),
         ]
     )

@@ -52,6 +52,10 @@ _VI: dict[str, str] = {
     "hint_choice": "Vui lòng bấm một lựa chọn bên dưới, hoặc «Bỏ qua».",
     "hint_text": "Ý kiến quá dài (tối đa {limit} ký tự). Vui lòng rút gọn, hoặc bấm «Bỏ qua».",
     "hint_idle": "Gõ /start để bắt đầu đánh giá, /help để xem hướng dẫn.",
+    "edited": (
+        "Bot không đọc tin nhắn đã sửa; câu trả lời đã ghi giữ nguyên. "
+        "Để sửa câu trước, bấm «Quay lại»."
+    ),
     "hint_media": "Bot chỉ nhận câu trả lời bằng nút bấm hoặc chữ số 1–5.",
     "stale": "Câu trả lời này đã được ghi nhận trước đó.",
     "refused": "Nút này không còn hiệu lực.",
@@ -214,6 +218,10 @@ _EN: dict[str, str] = {
         "That comment is too long (at most {limit} characters). Shorten it, or press “Skip”."
     ),
     "hint_idle": "Type /start to rate an agency, /help for help.",
+    "edited": (
+        "Edited messages are not read; the recorded answer stands. "
+        "To change the previous answer, press “Back”."
+    ),
     "hint_media": "The bot only takes answers as button presses or the digits 1–5.",
     "stale": "This answer was already recorded.",
     "refused": "This button is no longer valid.",

@@ -398,6 +398,7 @@ async def act(lab: Lab, action: Action) -> str:
             await lab.feed(update(channel_post=message(channel, None, text=text)))
         case "edited_message":
             await lab.feed(update(edited_message=message(chat, me, text="5", edit_date=1)))
+            return "reply"  # edits are not read, and the citizen is told so
         case "edited_channel_post":
             await lab.feed(update(edited_channel_post=message(channel, None, text=text)))
         case "my_chat_member":
