@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -16,13 +16,15 @@ from bot.config import Settings
 from bot.digest_command import add_digest_handlers
 from bot.digest_delivery import schedule_digest
 from bot.housekeeping import schedule_housekeeping
-from bot.services import Services, open_services
+from bot.services import Services, configured_officials, open_services
 from bot.zalo import ZaloChannel, build_channel
 from bot.zalo_jobs import zalo_digest
 from handlers.context import BotContext, ChatServices, attach
 from handlers.errors import on_error
 from handlers.ordering import PerUserUpdateProcessor
+from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram import add_citizen_handlers
+from handlers.telegram_menus import publish_citizen_menus, publish_official_menu
 from handlers.telegram_officials import add_official_handlers
 from handlers.zalo import CHANNEL as ZALO
 
@@ -31,23 +33,6 @@ TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
 SERVICES = "app_services"
 MAX_CONCURRENT_UPDATES = 256
 Clock = Callable[[], datetime]
-
-COMMANDS = {
-    "vi": [
-        BotCommand("start", "Bắt đầu hoặc tiếp tục đánh giá"),
-        BotCommand("cancel", "Tạm dừng khảo sát"),
-        BotCommand("lang", "Đổi ngôn ngữ"),
-        BotCommand("forget", "Xoá dữ liệu của tôi"),
-        BotCommand("help", "Hướng dẫn"),
-    ],
-    "en": [
-        BotCommand("start", "Start or continue a rating"),
-        BotCommand("cancel", "Pause the survey"),
-        BotCommand("lang", "Change language"),
-        BotCommand("forget", "Delete my data"),
-        BotCommand("help", "Help"),
-    ],
-}
 
 
 def build_application(
@@ -104,9 +89,10 @@ async def on_startup(application: TelegramApp) -> None:
         await zalo.start()
         application.bot_data[ZALO] = zalo
         schedule.others[ZALO] = zalo_digest(zalo.api, settings.zalo)
-    for language, commands in COMMANDS.items():
-        code = None if language == settings.bot.default_language else language
-        await application.bot.set_my_commands(commands, language_code=code)
+    await publish_citizen_menus(application.bot, settings.bot.default_language)
+    for official in configured_officials(settings):
+        if official.channel == TELEGRAM:
+            await publish_official_menu(application.bot, official, settings.bot.default_language)
 
 
 async def on_shutdown(application: TelegramApp) -> None:

@@ -12,6 +12,7 @@ from telegram.ext import Application, CommandHandler
 from handlers.context import BotContext
 from handlers.officials import CANONICAL, COMMANDS, Request
 from handlers.telegram import CHANNEL, PRIVATE, citizen_of
+from handlers.telegram_menus import publish_official_menu
 from survey.channels import split_text as split_lines
 
 
@@ -33,6 +34,12 @@ async def on_official_command(update: Update, context: BotContext) -> None:
         bot_username=context.bot.username,
     )
     reply = await services.desk.handle(request)
+    if request.command == "register":
+        official = await services.desk.official(CHANNEL, request.user_id)
+        if official is not None:  # registered just now: their commands join their menu
+            await publish_official_menu(
+                context.bot, official, services.conversation.default_language
+            )
     if reply.document is None:
         for part in split_text(reply.text):
             await chat.send_message(part)

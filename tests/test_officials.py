@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import sqlite3
 import tempfile
@@ -553,3 +554,37 @@ async def test_the_export_holds_no_telegram_identity_of_citizens(chat: Chat, fmt
         assert "telegram" in text
     for identity in (str(CITIZEN), CITIZEN_NAME, "Zebediah", CITIZEN_USERNAME):
         assert identity not in text
+
+
+# -- command menus ---------------------------------------------------------------------------
+
+
+def official_menus(chat: Chat, user_id: int) -> dict[str | None, list[str]]:
+    """The command menus set for one official's chat, by language code."""
+    found: dict[str | None, list[str]] = {}
+    for call in chat.request.sent("setMyCommands"):
+        scope = call.params.get("scope")
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        if isinstance(scope, dict) and scope.get("chat_id") == user_id:
+            commands = call.params["commands"]
+            if isinstance(commands, str):
+                commands = json.loads(commands)
+            found[call.params.get("language_code")] = [c["command"] for c in commands]
+    return found
+
+
+async def test_configured_officials_get_their_commands_in_their_own_menu(chat: Chat) -> None:
+    admin, official = official_menus(chat, ADMIN), official_menus(chat, OFFICIAL_A)
+    assert set(admin) == {None, "en"}
+    assert {"start", "score", "ranking", "export", "digest", "invite"} <= set(admin[None])
+    assert "score" in official[None]
+    assert "invite" not in official[None]  # only admins invite
+    assert official_menus(chat, STRANGER) == {}
+
+
+async def test_a_registered_official_gets_the_menu_on_registering(chat: Chat) -> None:
+    code = await invite(chat, A)
+    assert official_menus(chat, STRANGER) == {}
+    await chat.send(STRANGER, f"/register {code}")
+    assert "score" in official_menus(chat, STRANGER)[None]
