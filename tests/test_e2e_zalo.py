@@ -15,7 +15,7 @@ from tests.botapi_emulator import BotApiEmulator
 from tests.e2e_support import ROOT, BotProcess, Citizen, write_config
 from tests.test_e2e_telegram import take_survey
 from tests.zalo_emulator import ZaloEmulator
-from tests.zalo_support import is_statement, numbers, write_zalo_config
+from tests.zalo_support import free_port, is_statement, numbers, write_zalo_config
 
 SECRET = "zalo-test-secret-0123456789"
 USER = "6ede9afa66b88fe6d6a9"
@@ -125,3 +125,28 @@ def test_telegram_and_zalo_run_in_one_process_and_count_together(tmp_path: Path)
         ).fetchall()
     assert channels == [("telegram",), ("zalo",)]
     assert json.loads(report.stdout)["responses"] == 2
+
+
+def test_a_refused_webhook_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    with ZaloEmulator() as zalo:
+        hook = (
+            'mode = "webhook"\nwebhook_url = "http://127.0.0.1:9/hook"\n'
+            f'secret_token = "hook-secret-123"\nport = {free_port()}'
+        )
+        config = write_zalo_config(tmp_path, zalo, zalo_extra=hook)
+        zalo.fail_next("setWebhook", 400, description="Bad Request: bad webhook")
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--config", str(config)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: Zalo refused to start the bot: Zalo setWebhook: 400 Bad Request: bad webhook"
+    ]
+    assert "Traceback" not in done.stderr
+    assert zalo.token not in done.stderr
