@@ -153,7 +153,9 @@ class ZaloSection(_Section):
         return self
 
 
-_ZALO_TOKEN = re.compile(r"[A-Za-z0-9]+:[A-Za-z0-9_\-.~]+")
+# Documented as "<bot id>:<access token>"; kept lenient (the real alphabet is not documented),
+# but never whitespace, "/", "?" or "#", which would break the URL path it sits in.
+_ZALO_TOKEN = re.compile(r"[^:\s/?#]+:[^\s/?#]+")
 
 
 class SurveySection(_Section):
