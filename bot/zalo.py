@@ -39,14 +39,18 @@ MAX_QUEUED = 8
 MAX_AGE = timedelta(hours=24)
 """Older messages are not taken: their ids may have left the de-duplication record."""
 STOP_GRACE = 30.0
+READ_MARGIN = 15.0
+"""How much longer than the long poll the client waits for its answer (its HTTP timeout)."""
 Clock = Callable[[], datetime]
 
 
 @dataclass
 class _Chat:
-    """One person's queue: their messages are handled one at a time, in arrival order."""
+    """One person's queue: their messages are stored one at a time, in arrival order, and
+    the replies sent in that order; storing the next does not wait for sending the last."""
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    storing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)
     waiting: int = 0
 
 
@@ -71,7 +75,7 @@ class ZaloChannel:
         self._clock = clock
         self._sleep = sleep
         self._chats: dict[str, _Chat] = {}
-        self._queued: set[str] = set()
+        self._inflight: dict[str, asyncio.Future[bool]] = {}  # message id → stored?
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -101,65 +105,92 @@ class ZaloChannel:
         log.info("zalo: polling for updates")
 
     async def stop(self) -> None:
-        """Stop taking messages, finish those taken, then close. A poll in flight is let
-        finish: Zalo has no acknowledgement, so a message handed to it could be lost."""
+        """Stop taking messages, store those taken (sends get a grace period), then close.
+        A poll in flight is let finish: Zalo has no acknowledgement, so a message handed to
+        an abandoned poll could be lost."""
         self._stopping.set()
         if self._poller is not None:
             if self._pausing:
                 self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._poller, POLL_SECONDS + 10)
+                await asyncio.wait_for(self._poller, POLL_SECONDS + READ_MARGIN + 5)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_GRACE)
+        for task in list(self._tasks):
+            task.cancel()  # replies still waiting out a 429: the answers are stored
         if self._server is not None:
             self._server.stop()
             await self._server.close_all_connections()
         await self._api.aclose()
 
     async def receive(self, body: Any) -> bool:
-        """A webhook delivery: True once stored (or known already), False if handling failed."""
+        """A webhook delivery: True once stored (or known already), False if it could not be
+        (a 500: nothing was stored, and a redelivery may succeed)."""
         handled = await self.take(body)
-        return True if handled is None else await handled
+        return True if handled is None else await asyncio.shield(handled)
 
     async def take(self, body: Any) -> asyncio.Future[bool] | None:
         """Queue one update for its person; None if there is nothing new in it (a replay, a
-        group chat, a stale redelivery, or a flood), else a future that resolves once stored."""
+        group chat, a stale redelivery, or a flood), else a future that resolves once stored.
+        A redelivery of a message still being stored gets that message's future."""
         message = parse_update(body)
         if message is None or not message.private or self._too_old(message):
             return None
-        if message.message_id in self._queued or await self._chat.seen(message.message_id):
+        key = message.message_id
+        if key in self._inflight:
+            return self._inflight[key]
+        if self._stopping.is_set():
             return None
         chat = self._chats.setdefault(message.chat_id, _Chat())
         if chat.waiting >= MAX_QUEUED:
             log.warning("zalo: one person sent more than %d messages at once; dropped", MAX_QUEUED)
             return None
         handled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = handled  # before any await: a twin delivery finds it
         chat.waiting += 1
-        self._queued.add(message.message_id)
         task = asyncio.create_task(self._serve_one(message, chat, handled))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        try:
+            if await self._chat.seen(key):
+                return None  # the task finds it seen too, and says nothing
+        except Exception:
+            log.exception("zalo: could not tell whether a message is new")
         return handled
 
     async def _serve_one(
         self, message: ZaloMessage, chat: _Chat, handled: asyncio.Future[bool]
     ) -> None:
+        replies: list[str] = []
+        stored = False
         try:
-            async with chat.lock:
+            async with chat.storing:
                 try:
                     replies = await on_message(message, self._chat, self._clock())
-                    handled.set_result(True)
+                    stored = True
                 except Exception:
                     log.exception("zalo: a message could not be handled")
-                    handled.set_result(False)
                     replies = await self._chat.apology(message.user_id)
-                if await self._send(message.chat_id, replies) and handled.result():
-                    await self._chat.delivered(message.user_id)
+                finally:
+                    if not handled.done():
+                        handled.set_result(stored)
+                    self._inflight.pop(message.message_id, None)
+                # Taking the send lock before the next message may be stored keeps the replies
+                # in the order of the messages.
+                await chat.sending.acquire()
+            try:
+                sent = await self._send(message.chat_id, replies)
+                if stored and replies:
+                    await self._chat.delivered(message.user_id, sent)
+            finally:
+                chat.sending.release()
         except Exception:
             log.exception("zalo: the replies to a message could not be completed")
         finally:
+            if not handled.done():
+                handled.set_result(False)
+            self._inflight.pop(message.message_id, None)
             chat.waiting -= 1
-            self._queued.discard(message.message_id)
             if chat.waiting == 0:
                 self._chats.pop(message.chat_id, None)
 
@@ -206,6 +237,8 @@ class ZaloChannel:
                 await self._pause(REPLAY_PAUSE)
 
     async def _pause(self, seconds: float) -> None:
+        if self._stopping.is_set():
+            return  # stopping: the loop ends now rather than after the pause
         self._pausing = True
         try:
             await self._sleep(seconds)

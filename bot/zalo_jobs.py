@@ -6,8 +6,8 @@ an APScheduler of our own runs the same schedule, catch-up and housekeeping.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,10 +62,13 @@ def _zalo_outcome(error: Exception) -> Outcome | None:
 
 
 def publish_chart(folder: Path, png: bytes) -> str:
-    """Write the chart under an unguessable name (the URL is public) and return the name."""
+    """Write the chart under a name nobody can guess without the chart itself (the URL is
+    public), the same name for the same chart so a retry writes nothing new; the name."""
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"sipas-{secrets.token_urlsafe(16)}.png"
-    (folder / name).write_bytes(png)
+    name = f"sipas-{hashlib.sha256(png).hexdigest()[:32]}.png"
+    path = folder / name
+    if not path.exists():
+        path.write_bytes(png)
     return name
 
 

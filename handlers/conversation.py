@@ -175,6 +175,10 @@ class Conversation:
         if word == "help":
             return await self.help(citizen)
         language = await self.language(citizen)
+        if self.is_entry_code(text):
+            # An agency's code (what the Zalo poster says to send) or a visit code starts or
+            # resumes, even mid-survey: it is never an answer or a comment.
+            return await self.start(citizen, text.strip(), now)
         progress = await self._store.open_response(citizen.respondent)
         if progress is not None:
             action: Action = Typed(text)
@@ -185,12 +189,12 @@ class Conversation:
             return await self._step(
                 citizen, progress.response_id, progress.position, action, now, update_id
             )
-        agency = self._find_agency(text.strip())
-        if agency is not None:
-            return Reply((await self._begin(citizen, agency, language, now),))
-        if is_visit_payload(text.strip()):  # a visit token typed (no deep links on the channel)
-            return await self.start(citizen, text.strip(), now)
         return Reply((self._search(text, language, citizen),))
+
+    def is_entry_code(self, text: str) -> bool:
+        """An agency's code or a visit code: what starts a survey when typed."""
+        code = text.strip()
+        return self._find_agency(code) is not None or is_visit_payload(code)
 
     async def prompt(self, citizen: Citizen) -> Screen | None:
         """What the citizen is being asked now (the open response's step), if anything."""
@@ -353,7 +357,7 @@ class Conversation:
             return Reply((screen,), edit=say(language, "continue"))
         agency = self._agencies.get(progress.agency)
         if agency is None:
-            return Reply(notice=say(language, "refused"))
+            return Reply(notice=say(language, "refused", typed=self.typed(citizen)))
         screen = await self._begin(citizen, agency, language, now)
         return Reply((screen,), edit=say(language, "restart"))
 

@@ -23,6 +23,4 @@ class TerminalChat:
         text = line.strip()
         if not text:
             return ""
-        messages = await self._chat.handle(Incoming(self._user, text), now)
-        await self._chat.delivered(self._user)  # printed: the caller writes it out next
-        return "\n\n".join(messages)
+        return "\n\n".join(await self._chat.handle(Incoming(self._user, text), now))

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from handlers.conversation import Citizen, Conversation, Reply, pseudonym
 from handlers.officials import CANONICAL, OfficialDesk, Request
-from storage.menus import MenuStore
+from storage.menus import Menu, MenuStore
 from storage.responses import ResponseStore, UpdateKey
-from survey.answers import read_number
+from survey.answers import read_command_word, read_number
 from survey.channels import capabilities, split_text
 from survey.models import Language
 from survey.numbered import HELP, render_numbered
@@ -79,9 +79,10 @@ class TextChat:
             language = conversation.default_language
         return [say(language, "error")]
 
-    async def delivered(self, user_id: str) -> None:
-        """The channel accepted the messages `handle` returned: their menu may be answered."""
-        await self._menus.delivered(self.citizen(user_id).respondent)
+    async def delivered(self, user_id: str, accepted: bool) -> None:
+        """Whether the channel accepted the messages `handle` returned; a menu that did not
+        reach the person is not answered by their next number (they are asked again)."""
+        await self._menus.delivered(self.citizen(user_id).respondent, accepted)
 
     async def _answer(
         self, citizen: Citizen, incoming: Incoming, now: datetime, key: UpdateKey | None
@@ -94,28 +95,59 @@ class TextChat:
             return await self._command(citizen, incoming.user_id, text, now)
         update_id = key.update_id if key else None
         number = read_number(text)
+        menu = await self._menus.menu(citizen.respondent)
+        if menu is None and await self._nothing_asked(citizen, text, number):
+            # Paused, or never started: no list is in front of them, so nothing they type is
+            # an answer; offer to resume (or the agencies).
+            return await self._show(citizen, await conversation.start(citizen, None, now), now)
         if number is None:
             reply = await conversation.type(citizen, text, now, update_id)
             return await self._show(citizen, reply, now)
-        menu = await self._menus.menu(citizen.respondent)
-        if menu is not None and not menu.delivered:
-            # Our last answer never reached them: the number answers nothing; ask again.
+        assert menu is not None
+        if not menu.delivered:
+            # Our last answer did not reach them: the number answers nothing; ask again.
             prompt = await conversation.prompt(citizen)
             reply = Reply((prompt,)) if prompt else await conversation.start(citizen, None, now)
             return await self._show(citizen, reply, now)
-        if menu is None:  # paused, or nothing asked: offer to resume, or the agencies
-            return await self._show(citizen, await conversation.start(citizen, None, now), now)
         chosen = menu.choices.get(number)
         if chosen == HELP:
             return await self._show(citizen, await conversation.help(citizen), now)
         if chosen is not None:
             reply = await conversation.press(citizen, chosen, now, update_id)
-        elif await self._responses.open_response(citizen.respondent) is None:
-            language = await conversation.language(citizen)
-            return self._split(say(language, "hint_number", number=number))
-        else:  # a comment that is a number, or a value off the scale (answered with a hint)
-            reply = await conversation.type(citizen, text, now, update_id)
-        return await self._show(citizen, reply, now)
+            return await self._show(citizen, reply, now)
+        return await self._not_listed(citizen, text, number, menu, now, update_id)
+
+    async def _nothing_asked(self, citizen: Citizen, text: str, number: int | None) -> bool:
+        """Whether, with no list shown, this text should bring them back to where they are:
+        a number, or (with a survey paused) anything but pausing, help or an entry code."""
+        conversation = self._conversation
+        if read_command_word(text) in ("cancel", "help") or conversation.is_entry_code(text):
+            return False
+        return number is not None or await conversation.prompt(citizen) is not None
+
+    async def _not_listed(
+        self,
+        citizen: Citizen,
+        text: str,
+        number: int,
+        menu: Menu,
+        now: datetime,
+        update_id: int | str | None,
+    ) -> list[str]:
+        """A number the list in front of them does not have. On the open question's own list
+        it is the step's to judge (a comment may be a number; 7 on a scale gets a hint);
+        on any other list it answers nothing."""
+        conversation = self._conversation
+        language = await conversation.language(citizen)
+        prompt = await conversation.prompt(citizen)
+        if prompt is not None and dict(render_numbered(prompt, language).menu) == menu.choices:
+            return await self._show(
+                citizen, await conversation.type(citizen, text, now, update_id), now
+            )
+        hint = say(language, "hint_number", number=number)
+        if prompt is None:
+            return self._split(hint)  # the list stays as it is
+        return await self._show(citizen, Reply((Screen(hint),)), now)
 
     async def _command(
         self, citizen: Citizen, user_id: str, text: str, now: datetime

@@ -25,23 +25,25 @@ class MenuStore:
         self._db = database
 
     async def show(self, respondent: str, menu: Sequence[tuple[int, str]], now: datetime) -> None:
-        """Replace the respondent's menu, not yet delivered (an empty one clears it)."""
+        """Replace the respondent's menu (an empty one clears it). It counts as delivered
+        until a send fails: the next message often comes before the send has returned."""
         async with self._db.transaction() as connection:
             if not menu:
                 await connection.execute("DELETE FROM menus WHERE respondent = ?", (respondent,))
                 return
             await connection.execute(
-                "INSERT INTO menus (respondent, choices, shown_at, delivered) VALUES (?, ?, ?, 0) "
+                "INSERT INTO menus (respondent, choices, shown_at, delivered) VALUES (?, ?, ?, 1) "
                 "ON CONFLICT (respondent) DO UPDATE SET choices = excluded.choices, "
-                "shown_at = excluded.shown_at, delivered = 0",
+                "shown_at = excluded.shown_at, delivered = 1",
                 (respondent, json.dumps([list(item) for item in menu]), now.isoformat()),
             )
 
-    async def delivered(self, respondent: str) -> None:
-        """The channel accepted every message that showed the menu."""
+    async def delivered(self, respondent: str, accepted: bool) -> None:
+        """Whether the channel accepted the messages that showed the menu."""
         async with self._db.transaction() as connection:
             await connection.execute(
-                "UPDATE menus SET delivered = 1 WHERE respondent = ?", (respondent,)
+                "UPDATE menus SET delivered = ? WHERE respondent = ?",
+                (int(accepted), respondent),
             )
 
     async def menu(self, respondent: str) -> Menu | None:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+from bot.services import Services
 from handlers.conversation import pseudonym
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (
@@ -141,12 +142,24 @@ async def test_a_number_typed_after_a_lost_reply_answers_nothing(
         await citizen.say("1")
         zalo.fail_next("sendMessage", 400)  # the reply showing statement 2 is lost
         zalo.send_text(CITIZEN, "4")
+        await until_undelivered(bot.services)
         (again,) = await citizen.say("3")  # typed without having seen statement 2
         assert "Câu 2/19" in again
         assert await stored_answers(bot.services, CITIZEN) == {"access_1": 4}
         await citizen.say("3")
         stored = await stored_answers(bot.services, CITIZEN)
     assert list(stored.values()) == [4, 3]
+
+
+async def until_undelivered(services: Services, timeout: float = 10.0) -> None:
+    """Until the bot has recorded that its last reply did not go out (another task does it)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    query = "SELECT delivered FROM menus WHERE respondent = ?"
+    respondent = pseudonym(SECRET, "zalo", CITIZEN)
+    while await services.database.fetch_value(query, (respondent,)) != 0:
+        assert loop.time() < deadline, "the failed send was never recorded"
+        await asyncio.sleep(0.01)
 
 
 async def test_a_visit_code_sent_as_text_starts_the_survey(
@@ -172,3 +185,54 @@ async def test_a_greeting_gets_the_list_not_a_failed_search(
     assert "Không có cơ quan" not in reply
     assert "Gõ số của cơ quan" in reply
     assert numbers(reply) == {1, 2}
+
+
+async def test_a_number_from_another_list_never_answers_the_open_question(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        await citizen.say("/lang")  # a list of two languages
+        (hint,) = await citizen.say("3")
+        assert "Không có lựa chọn số 3" in hint
+        assert "Câu 2/19" in hint  # back to the open question, whose list is now in front
+        await citizen.say("/forget")
+        (kept,) = await citizen.say("5")  # not on the yes/no list either
+        assert "Câu 2/19" in kept
+        stored = await stored_answers(bot.services, CITIZEN)
+    assert list(stored.values()) == [4]
+
+
+async def test_an_agency_code_mid_survey_starts_that_agency_not_a_comment(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        (consent,) = await citizen.say("so_tu_phap")
+        assert "Sở Tư pháp" in consent
+        assert numbers(consent) == {1, 2}
+        extras = await bot.services.database.fetch_value("SELECT COUNT(*) FROM extras")
+    assert extras == 0
+
+
+async def test_the_same_webhook_delivery_twice_at_once_is_handled_once(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        update = zalo.make_update(CITIZEN, "/start ubnd_xa_a")
+        zalo.add_chat(CITIZEN)  # as if Zalo had posted it: the bot may answer this chat
+        first, second = await asyncio.gather(
+            bot.channel.receive(update), bot.channel.receive(update)
+        )
+        assert first is True
+        assert second is True
+        await citizen_waits(zalo, 1)
+        marker = ZaloCitizen(zalo, CITIZEN)
+        await marker.say("2")  # declines; its reply comes after any reply to the twin
+    texts = zalo.texts(CITIZEN)
+    assert len(texts) == 2
+    assert "UBND xã A" in texts[0]
+
+
+async def citizen_waits(zalo: ZaloEmulator, count: int) -> None:
+    await asyncio.to_thread(zalo.wait_for, CITIZEN, count)
