@@ -16,13 +16,16 @@ from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (
     CITIZEN,
     NOW,
+    OFFICIAL,
     SECRET,
     VALUES,
     ZaloCitizen,
     free_port,
     is_statement,
+    media_config,
     no_wait,
     numbers,
+    official_config,
     running,
     stored_answers,
 )
@@ -196,8 +199,7 @@ async def test_zalo_and_telegram_responses_count_in_one_index(
 
 
 async def test_officials_use_the_same_commands_as_text(tmp_path: Path, zalo: ZaloEmulator) -> None:
-    official = "0fficia1000000000000a"
-    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "admin"\nagencies = ["*"]\n'
+    official, extra = OFFICIAL, official_config()
     async with running(tmp_path, zalo, extra=extra):
         citizen = ZaloCitizen(zalo, CITIZEN)
         (refused,) = await citizen.say("/score")
@@ -256,10 +258,7 @@ async def _thread(function: object, *args: object, **kwargs: object) -> object:
 async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_url(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
-    official = "0fficia1000000000000a"
-    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "admin"\nagencies = ["*"]\n'
-    port = free_port()
-    media = f'public_media_url = "http://127.0.0.1:{port}/media"\nport = {port}'
+    official, extra, media = OFFICIAL, official_config(), media_config()
     async with running(tmp_path, zalo, extra=extra, zalo_extra=media) as bot:
         citizen = ZaloCitizen(zalo, CITIZEN)
         await citizen.say("/start ubnd_xa_a")
@@ -289,8 +288,7 @@ async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_u
 async def test_without_a_public_media_url_the_digest_is_text_only(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
-    official = "0fficia1000000000000a"
-    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "official"\nagencies = ["ubnd_xa_a"]\n'
+    official, extra = OFFICIAL, official_config("official", '"ubnd_xa_a"')
     async with running(tmp_path, zalo, extra=extra) as bot:
         await ZaloCitizen(zalo, official).say("/theodoi")
         sender = zalo_digest(bot.channel.api, bot.settings.zalo)
@@ -306,10 +304,7 @@ async def test_without_a_public_media_url_the_digest_is_text_only(
 async def test_a_digest_whose_chart_failed_continues_without_repeating_the_text(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
-    official = "0fficia1000000000000a"
-    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "admin"\nagencies = ["*"]\n'
-    port = free_port()
-    media = f'public_media_url = "http://127.0.0.1:{port}/media"\nport = {port}'
+    official, extra, media = OFFICIAL, official_config(), media_config()
     async with running(tmp_path, zalo, extra=extra, zalo_extra=media) as bot:
         await ZaloCitizen(zalo, official).say("/subscribe")
         digest = zalo_digest(bot.channel.api, bot.settings.zalo)

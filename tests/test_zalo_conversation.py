@@ -12,10 +12,12 @@ from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (
     CITIZEN,
     NOW,
+    OFFICIAL,
     SECRET,
     ZaloCitizen,
     is_statement,
     numbers,
+    official_config,
     running,
     stored_answers,
 )
@@ -165,8 +167,7 @@ async def until_undelivered(services: Services, timeout: float = 10.0) -> None:
 async def test_a_visit_code_sent_as_text_starts_the_survey(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
-    official = "0fficia1000000000000a"
-    extra = f'[[officials]]\nzalo_id = "{official}"\nrole = "official"\nagencies = ["*"]\n'
+    official, extra = OFFICIAL, official_config("official")
     async with running(tmp_path, zalo, extra=extra):
         (link,) = await ZaloCitizen(zalo, official).say("/visit ubnd_xa_a")
         assert "gửi cho bot" in link

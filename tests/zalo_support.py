@@ -151,3 +151,17 @@ async def stored_answers(services: Services, user_id: str) -> dict[str, int]:
     found = {row["criterion"]: row["value"] for row in rows}
     order = services.catalogue["sipas-2023"].criterion_ids
     return {criterion: found[criterion] for criterion in order if criterion in found}
+
+
+OFFICIAL = "0fficia1000000000000a"
+
+
+def official_config(role: str = "admin", agencies: str = '"*"') -> str:
+    """An `[[officials]]` entry for OFFICIAL on Zalo."""
+    return f'[[officials]]\nzalo_id = "{OFFICIAL}"\nrole = "{role}"\nagencies = [{agencies}]\n'
+
+
+def media_config() -> str:
+    """`[zalo]` keys serving digest charts on a free local port."""
+    port = free_port()
+    return f'public_media_url = "http://127.0.0.1:{port}/media"\nport = {port}'
