@@ -143,9 +143,11 @@ class Conversation:
         action = actions.decode(data)
         match action:
             case actions.Answer(rid, position, value):
-                return await self._step(citizen, rid, position, Pick(value), now, update_id)
+                return await self._step(
+                    citizen, rid, position, Pick(value), now, update_id, language
+                )
             case actions.GoBack(rid, position):
-                return await self._step(citizen, rid, position, Back(), now, update_id)
+                return await self._step(citizen, rid, position, Back(), now, update_id, language)
             case actions.Resume(rid, choice):
                 return await self._resume(citizen, rid, choice, language, now)
             case actions.ChooseAgency(code) if (agency := self._agencies.get(code)) is not None:
@@ -187,7 +189,14 @@ class Conversation:
             elif word == "skip":
                 action = Pick(SKIP)
             return await self._step(
-                citizen, progress.response_id, progress.position, action, now, update_id
+                citizen,
+                progress.response_id,
+                progress.position,
+                action,
+                now,
+                update_id,
+                language,
+                progress,
             )
         return Reply((self._search(text, language, citizen),))
 
@@ -249,9 +258,13 @@ class Conversation:
         action: Action,
         now: datetime,
         update_id: int | str | None,
+        language: Language,
+        progress: Progress | None = None,
     ) -> Reply:
-        language = await self.language(citizen)
-        progress = await self._store.owned_progress(response_id, citizen.respondent)
+        """One input at one step; `progress` when the caller has just read it (one read less
+        on every answer's path)."""
+        if progress is None:
+            progress = await self._store.owned_progress(response_id, citizen.respondent)
         if progress is None:
             return Reply(notice=say(language, "refused", typed=self.typed(citizen)))
         questionnaire = self._catalogue[progress.questionnaire]

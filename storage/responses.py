@@ -75,31 +75,34 @@ class ResponseStore:
 
     async def open_response(self, respondent: str) -> Progress | None:
         """The respondent's unfinished response, if any."""
-        return await self._progress("respondent = ? AND status = 'in_progress'", (respondent,))
+        return await self._progress("r.respondent = ? AND r.status = 'in_progress'", (respondent,))
 
     async def owned_progress(self, response_id: int, respondent: str) -> Progress | None:
         """A response's progress, only if it belongs to `respondent` (forged buttons get None)."""
-        return await self._progress("id = ? AND respondent = ?", (response_id, respondent))
+        return await self._progress("r.id = ? AND r.respondent = ?", (response_id, respondent))
 
     async def _progress(self, where: str, params: tuple[object, ...]) -> Progress | None:
-        """One response and its answers in two round trips (this is on every answer's path)."""
-        row = await self._db.fetch_one(
-            f"SELECT id, agency, questionnaire, position, status FROM responses WHERE {where}",
+        """One response and its answers in one round trip (this is on every answer's path)."""
+        rows = await self._db.fetch_all(
+            "SELECT r.id, r.agency, r.questionnaire, r.position, r.status, "
+            "x.kind, x.key, x.value FROM responses r LEFT JOIN ("
+            " SELECT 'a' AS kind, response_id, criterion AS key, value FROM answers"
+            " UNION ALL SELECT 'e', response_id, field, value FROM extras"
+            f") x ON x.response_id = r.id WHERE {where} ORDER BY r.id DESC",
             params,
         )
-        if row is None:
+        if not rows:
             return None
+        row = rows[0]
         answers: dict[str, int | None] = {}
         extras: dict[str, str | None] = {}
-        for kind, key, value in await self._db.fetch_all(
-            "SELECT 'a', criterion, value FROM answers WHERE response_id = ?1 "
-            "UNION ALL SELECT 'e', field, value FROM extras WHERE response_id = ?1",
-            (row["id"],),
-        ):
-            if kind == "a":
-                answers[key] = None if value == NA_CODE else value
-            else:
-                extras[key] = value
+        for found in rows:
+            if found["id"] != row["id"]:
+                break  # only one response can match; never mix two
+            if found["kind"] == "a":
+                answers[found["key"]] = None if found["value"] == NA_CODE else found["value"]
+            elif found["kind"] == "e":
+                extras[found["key"]] = found["value"]
         status: Status = row["status"]
         return Progress(
             response_id=row["id"],
