@@ -47,10 +47,10 @@ Clock = Callable[[], datetime]
 @dataclass
 class _Chat:
     """One person's queue: their messages are stored one at a time, in arrival order, and
-    the replies sent in that order; storing the next does not wait for sending the last."""
+    the replies sent in that order; storing the next never waits for sending the last."""
 
     storing: asyncio.Lock = field(default_factory=asyncio.Lock)
-    sending: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_sent: asyncio.Future[None] | None = None  # the previous message's replies, sent
     waiting: int = 0
 
 
@@ -116,8 +116,10 @@ class ZaloChannel:
                 await asyncio.wait_for(self._poller, POLL_SECONDS + READ_MARGIN + 5)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_GRACE)
-        for task in list(self._tasks):
+        stuck = list(self._tasks)
+        for task in stuck:
             task.cancel()  # replies still waiting out a 429: the answers are stored
+        await asyncio.gather(*stuck, return_exceptions=True)
         if self._server is not None:
             self._server.stop()
             await self._server.close_all_connections()
@@ -126,6 +128,8 @@ class ZaloChannel:
     async def receive(self, body: Any) -> bool:
         """A webhook delivery: True once stored (or known already), False if it could not be
         (a 500: nothing was stored, and a redelivery may succeed)."""
+        if self._stopping.is_set():
+            return False  # a 5xx: Zalo delivers it again, to the next process
         handled = await self.take(body)
         return True if handled is None else await asyncio.shield(handled)
 
@@ -139,8 +143,6 @@ class ZaloChannel:
         key = message.message_id
         if key in self._inflight:
             return self._inflight[key]
-        if self._stopping.is_set():
-            return None
         chat = self._chats.setdefault(message.chat_id, _Chat())
         if chat.waiting >= MAX_QUEUED:
             log.warning("zalo: one person sent more than %d messages at once; dropped", MAX_QUEUED)
@@ -163,6 +165,7 @@ class ZaloChannel:
     ) -> None:
         replies: list[str] = []
         stored = False
+        sent_in_turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             async with chat.storing:
                 try:
@@ -175,24 +178,35 @@ class ZaloChannel:
                     if not handled.done():
                         handled.set_result(stored)
                     self._inflight.pop(message.message_id, None)
-                # Taking the send lock before the next message may be stored keeps the replies
-                # in the order of the messages.
-                await chat.sending.acquire()
-            try:
-                sent = await self._send(message.chat_id, replies)
-                if stored and replies:
-                    await self._chat.delivered(message.user_id, sent)
-            finally:
-                chat.sending.release()
+                # The replies go out in the order the messages were stored.
+                previous, chat.last_sent = chat.last_sent, sent_in_turn
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self._reply(message, replies, stored)
         except Exception:
             log.exception("zalo: the replies to a message could not be completed")
         finally:
+            if not sent_in_turn.done():
+                sent_in_turn.set_result(None)
             if not handled.done():
                 handled.set_result(False)
             self._inflight.pop(message.message_id, None)
             chat.waiting -= 1
             if chat.waiting == 0:
                 self._chats.pop(message.chat_id, None)
+
+    async def _reply(self, message: ZaloMessage, replies: list[str], stored: bool) -> None:
+        """Send; the menu counts as in front of the person from just before the send (their
+        answer can only come after it) and stops counting if the send fails or is cut."""
+        track = stored and bool(replies)
+        if track:
+            await self._chat.delivered(message.user_id, True)
+        sent = False
+        try:
+            sent = await self._send(message.chat_id, replies)
+        finally:
+            if track and not sent:
+                await asyncio.shield(self._chat.delivered(message.user_id, False))
 
     async def _send(self, chat_id: str, replies: list[str]) -> bool:
         for text in replies:

@@ -34,7 +34,7 @@ from survey.flow import (
 from survey.models import Language
 from survey.screens import AgencyEntry, Screen
 from survey.texts import say
-from survey.visits import is_visit_payload, read_visit_token
+from survey.visits import is_visit_payload, looks_like_visit_token, read_visit_token
 
 # The agency's current index line for the thank-you message, or None while it is suppressed.
 IndexLine = Callable[[str, date, Language], Awaitable[str | None]]
@@ -203,7 +203,7 @@ class Conversation:
     def is_entry_code(self, text: str) -> bool:
         """An agency's code or a visit code: what starts a survey when typed."""
         code = text.strip()
-        return self._find_agency(code) is not None or is_visit_payload(code)
+        return self._find_agency(code) is not None or looks_like_visit_token(code)
 
     async def prompt(self, citizen: Citizen) -> Screen | None:
         """What the citizen is being asked now (the open response's step), if anything."""

@@ -23,4 +23,6 @@ class TerminalChat:
         text = line.strip()
         if not text:
             return ""
-        return "\n\n".join(await self._chat.handle(Incoming(self._user, text), now))
+        messages = await self._chat.handle(Incoming(self._user, text), now)
+        await self._chat.delivered(self._user, True)  # printed by the caller right away
+        return "\n\n".join(messages)

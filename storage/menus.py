@@ -25,21 +25,21 @@ class MenuStore:
         self._db = database
 
     async def show(self, respondent: str, menu: Sequence[tuple[int, str]], now: datetime) -> None:
-        """Replace the respondent's menu (an empty one clears it). It counts as delivered
-        until a send fails: the next message often comes before the send has returned."""
+        """Replace the respondent's menu (an empty one clears it), not yet delivered."""
         async with self._db.transaction() as connection:
             if not menu:
                 await connection.execute("DELETE FROM menus WHERE respondent = ?", (respondent,))
                 return
             await connection.execute(
-                "INSERT INTO menus (respondent, choices, shown_at, delivered) VALUES (?, ?, ?, 1) "
+                "INSERT INTO menus (respondent, choices, shown_at, delivered) VALUES (?, ?, ?, 0) "
                 "ON CONFLICT (respondent) DO UPDATE SET choices = excluded.choices, "
-                "shown_at = excluded.shown_at, delivered = 1",
+                "shown_at = excluded.shown_at, delivered = 0",
                 (respondent, json.dumps([list(item) for item in menu]), now.isoformat()),
             )
 
     async def delivered(self, respondent: str, accepted: bool) -> None:
-        """Whether the channel accepted the messages that showed the menu."""
+        """Mark the menu as on its way to the person (just before sending), or not (the send
+        failed): a number typed against a menu they never saw is not an answer."""
         async with self._db.transaction() as connection:
             await connection.execute(
                 "UPDATE menus SET delivered = ? WHERE respondent = ?",

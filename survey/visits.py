@@ -35,7 +35,13 @@ Refusal = Literal["malformed", "tampered", "expired"]
 
 
 def is_visit_payload(payload: str) -> bool:
+    """A `/start` payload meant as a visit token (it may still be malformed or forged)."""
     return payload.startswith(PREFIX)
+
+
+def looks_like_visit_token(text: str) -> bool:
+    """Typed text that has a visit token's full shape (a comment starting "v_" is not one)."""
+    return _TOKEN.match(text) is not None
 
 
 def issue_visit_token(secret: str, agency: str, expires_minute: int, nonce: str) -> str:

@@ -6,8 +6,11 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from bot.services import Services
+from bot.config import load_settings
+from bot.services import Services, open_services
+from bot.zalo import build_channel
 from handlers.conversation import pseudonym
+from handlers.text_chat import Incoming
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (
     CITIZEN,
@@ -20,6 +23,7 @@ from tests.zalo_support import (
     official_config,
     running,
     stored_answers,
+    write_zalo_config,
 )
 
 
@@ -237,3 +241,98 @@ async def test_the_same_webhook_delivery_twice_at_once_is_handled_once(
 
 async def citizen_waits(zalo: ZaloEmulator, count: int) -> None:
     await asyncio.to_thread(zalo.wait_for, CITIZEN, count)
+
+
+async def test_a_message_the_last_poll_brings_during_a_stop_is_stored(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    zalo.poll_cap = 10.0  # the poll in flight stays open until the message arrives
+    async with running(tmp_path, zalo) as bot:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        await asyncio.to_thread(zalo.wait_polling)
+        stopping = asyncio.create_task(bot.channel.stop())
+        await asyncio.sleep(0)  # stop() has begun: no new poll will be made
+        message_id = zalo.send_text(CITIZEN, "1")
+        await stopping
+        seen = await bot.services.text_chat("zalo").seen(message_id)
+        position = await bot.services.database.fetch_value("SELECT position FROM responses")
+    assert seen
+    assert position == 1  # the consent was stored, not lost with the poll
+
+
+async def test_after_a_crash_before_the_reply_went_out_a_number_answers_nothing(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    settings = load_settings(write_zalo_config(tmp_path, zalo))
+    services = await open_services(settings)
+    chat = services.text_chat("zalo")
+    try:
+        for n, text in enumerate(["/start ubnd_xa_a", "1"]):
+            await chat.handle(Incoming(CITIZEN, text, f"m{n}"), NOW)
+            await chat.delivered(CITIZEN, True)
+        await chat.handle(Incoming(CITIZEN, "4", "m2"), NOW)  # stored; the bot died here
+        (again,) = await chat.handle(Incoming(CITIZEN, "2", "m3"), NOW)
+        stored = await stored_answers(services, CITIZEN)
+    finally:
+        await services.close()
+    assert "Câu 2/19" in again
+    assert list(stored.values()) == [4]
+
+
+async def test_a_comment_starting_like_a_visit_code_is_a_comment(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        text = citizen.last()
+        while "(không bắt buộc)" not in text or numbers(text) != {1}:
+            (text,) = await citizen.say("3" if is_statement(text) else "1")
+        (thanks,) = await citizen.say("v_ rất tốt")
+        assert "Cảm ơn" in thanks
+        comment = await bot.services.database.fetch_value(
+            "SELECT value FROM extras WHERE field = 'comment'"
+        )
+    assert comment == "v_ rất tốt"
+
+
+async def test_storing_never_waits_for_a_reply_stuck_in_a_429(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    release = asyncio.Event()
+
+    async def stuck(_: float) -> None:
+        await release.wait()  # the 429's wait, held until the test lets it go
+
+    settings = load_settings(write_zalo_config(tmp_path, zalo))
+    services = await open_services(settings)
+    channel = build_channel(settings.zalo, services.text_chat("zalo"), lambda: NOW, sleep=stuck)
+    await channel.start()
+    chat = services.text_chat("zalo")
+    try:
+        citizen = ZaloCitizen(zalo, CITIZEN)
+        await citizen.say("/start ubnd_xa_a")
+        zalo.fail_next("sendMessage", 429, retry_after=1)
+        ids = [zalo.send_text(CITIZEN, "1")]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not [c for c in zalo.calls("sendMessage") if c.get("status") == 429]:
+            assert loop.time() < deadline, "statement 1 was never sent"
+            await asyncio.sleep(0.01)  # statement 1 is on its way, held by a 429
+        ids += [zalo.send_text(CITIZEN, text) for text in ("4", "5")]
+        while not all([await chat.seen(i) for i in ids]):  # all stored, no reply sent yet
+            assert loop.time() < deadline, "a message waited for a stuck reply"
+            await asyncio.sleep(0.01)
+        stored = await stored_answers(services, CITIZEN)
+        assert len(zalo.texts(CITIZEN)) == 1
+        release.set()
+        texts = await asyncio.to_thread(zalo.wait_for, CITIZEN, 4)
+    finally:
+        release.set()
+        await channel.stop()
+        await services.close()
+    # "4" answered statement 1, whose question was on its way; "5" came before statement 2
+    # could have been seen, so it answered nothing and statement 2 was asked again.
+    assert list(stored.values()) == [4]
+    assert ["Câu 1/19" in t for t in texts[1:]] == [True, False, False]
+    assert "Câu 2/19" in texts[3]
