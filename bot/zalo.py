@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 20
 """Long-poll length; also the longest a clean stop waits for the poll in flight."""
 REPLAY_PAUSE = 1.0
-"""After a replayed message, wait before polling again: Zalo answers at once while replaying."""
+"""When Zalo serves the same message again, wait before polling again (it answers at once
+while replaying); a first replay, part of a backlog after a restart, is not waited for."""
 MAX_ERROR_PAUSE = 60.0
 MAX_QUEUED = 8
 """Messages one person may have waiting; more at once is a flood (each costs a reply)."""
@@ -76,6 +77,7 @@ class ZaloChannel:
         self._sleep = sleep
         self._chats: dict[str, _Chat] = {}
         self._inflight: dict[str, asyncio.Future[bool]] = {}  # message id → stored?
+        self._replayed: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -201,23 +203,25 @@ class ZaloChannel:
         track = stored and bool(replies)
         if track:
             await self._chat.delivered(message.user_id, True)
-        sent = False
+        sent, at = False, None
         try:
-            sent = await self._send(message.chat_id, replies)
+            sent, at = await self._send(message.chat_id, replies)
         finally:
-            if track and not sent:
-                await asyncio.shield(self._chat.delivered(message.user_id, False))
+            if track:
+                await asyncio.shield(self._chat.delivered(message.user_id, sent, at))
 
-    async def _send(self, chat_id: str, replies: list[str]) -> bool:
+    async def _send(self, chat_id: str, replies: list[str]) -> tuple[bool, float | None]:
+        """Send in order; whether all went, and Zalo's time of the last one."""
+        at = None
         for text in replies:
             try:
-                await self._api.send_message(chat_id, text, self._sleep)
+                at = await self._api.send_message(chat_id, text, self._sleep)
             except ZaloApiError as error:
                 # Stored, but not seen: the menu stays undelivered, so the person's next
                 # message is answered by showing where they are, not taken as an answer.
                 log.error("zalo: a reply could not be sent: %s", error)
-                return False
-        return True
+                return False, None
+        return True, at
 
     def _too_old(self, message: ZaloMessage) -> bool:
         """Replays older than their de-duplication record must not count again."""
@@ -247,8 +251,20 @@ class ZaloChannel:
             except Exception:
                 log.exception("zalo: an update could not be taken")
                 fresh = False
-            if not fresh:
+            if not fresh and self._cycling(update):
                 await self._pause(REPLAY_PAUSE)
+
+    def _cycling(self, update: Any) -> bool:
+        """Whether Zalo serves this update again within this run: a backlog of replays after a
+        restart goes by at full speed, an endless round of the same ones is slowed down."""
+        message = parse_update(update)
+        key = message.message_id if message else repr(update)[:200]
+        if key in self._replayed:
+            return True
+        if len(self._replayed) >= 10_000:
+            self._replayed.clear()
+        self._replayed.add(key)
+        return False
 
     async def _pause(self, seconds: float) -> None:
         if self._stopping.is_set():

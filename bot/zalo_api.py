@@ -116,13 +116,23 @@ class ZaloBotApi:
                 return None
             raise
 
-    async def send_message(self, chat_id: str, text: str, sleep: Sleep = asyncio.sleep) -> None:
+    async def send_message(
+        self, chat_id: str, text: str, sleep: Sleep = asyncio.sleep
+    ) -> float | None:
         """Send a text, split at line breaks within the 2,000-character limit; each part is
-        retried on its own (a retry never repeats a part already delivered)."""
-        for part in split_text(text, ZALO.text_limit):
-            await with_retry(
-                self._sender("sendMessage", {"chat_id": chat_id, "text": part}), sleep
-            )
+        retried on its own (a retry never repeats a part already delivered). Returns Zalo's
+        time of the last part, in seconds, when it says."""
+        results: list[Any] = []
+        for part in split_text(text, ZALO.text_limit) if text.strip() else ():
+            payload = {"chat_id": chat_id, "text": part}
+
+            async def send(payload: dict[str, Any] = payload) -> None:
+                results.append(await self.call("sendMessage", payload))
+
+            await with_retry(send, sleep)
+        last = results[-1] if results else None
+        date = _number(last.get("date")) if isinstance(last, dict) else None
+        return date / 1000 if date and date > 1e11 else date
 
     async def send_photo(
         self, chat_id: str, url: str, caption: str | None = None, sleep: Sleep = asyncio.sleep

@@ -29,6 +29,15 @@ class Incoming:
     user_id: str
     text: str | None
     message_id: str | None = None  # the channel's id for de-duplicating replays
+    sent_at: float | None = None  # when the person sent it, on the channel's clock
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What to send, and the list now in front of the person (None: the old one stays)."""
+
+    messages: list[str]
+    menu: tuple[tuple[int, str], ...] | None = None
 
 
 class TextChat:
@@ -61,10 +70,14 @@ class TextChat:
         if key is not None and await self._responses.was_processed(key):
             return []  # the contract: a replayed or duplicate update is ignored silently
         citizen = self.citizen(incoming.user_id)
-        messages = await self._answer(citizen, incoming, now, key)
-        if key is not None:
+        shown = await self._answer(citizen, incoming, now, key)
+        if shown.menu is not None:
+            # The new list and "this message was handled" in one transaction: a replay after a
+            # crash either is ignored or finds the old list, never reapplied to the new one.
+            await self._menus.show(citizen.respondent, shown.menu, now, key)
+        elif key is not None:
             await self._responses.mark_processed(key, now)
-        return messages
+        return shown.messages
 
     async def seen(self, message_id: str) -> bool:
         """Whether a message with this id was handled already."""
@@ -79,14 +92,14 @@ class TextChat:
             language = conversation.default_language
         return [say(language, "error")]
 
-    async def delivered(self, user_id: str, accepted: bool) -> None:
-        """Whether the channel accepted the messages `handle` returned; a menu that did not
-        reach the person is not answered by their next number (they are asked again)."""
-        await self._menus.delivered(self.citizen(user_id).respondent, accepted)
+    async def delivered(self, user_id: str, accepted: bool, sent_at: float | None = None) -> None:
+        """Whether the channel accepted the messages `handle` returned (and when, on its
+        clock); a number typed before the list reached the person answers nothing."""
+        await self._menus.delivered(self.citizen(user_id).respondent, accepted, sent_at)
 
     async def _answer(
         self, citizen: Citizen, incoming: Incoming, now: datetime, key: UpdateKey | None
-    ) -> list[str]:
+    ) -> _Shown:
         conversation = self._conversation
         text = (incoming.text or "").strip()
         if not text:
@@ -104,8 +117,10 @@ class TextChat:
             reply = await conversation.type(citizen, text, now, update_id)
             return await self._show(citizen, reply, now)
         assert menu is not None
-        if not menu.delivered:
-            # Our last answer did not reach them: the number answers nothing; ask again.
+        typed_before = incoming.sent_at is not None and incoming.sent_at < (menu.sent_at or 0)
+        if not menu.delivered or typed_before:
+            # Typed against an earlier list (their messages queued while the bot moved on), or
+            # our last answer did not reach them: the number answers nothing; ask again.
             prompt = await conversation.prompt(citizen)
             reply = Reply((prompt,)) if prompt else await conversation.start(citizen, None, now)
             return await self._show(citizen, reply, now)
@@ -133,7 +148,7 @@ class TextChat:
         menu: Menu,
         now: datetime,
         update_id: int | str | None,
-    ) -> list[str]:
+    ) -> _Shown:
         """A number the list in front of them does not have. On the open question's own list
         it is the step's to judge (a comment may be a number; 7 on a scale gets a hint);
         on any other list it answers nothing."""
@@ -146,12 +161,10 @@ class TextChat:
             )
         hint = say(language, "hint_number", number=number)
         if prompt is None:
-            return self._split(hint)  # the list stays as it is
+            return _Shown(self._split(hint))  # the list stays as it is
         return await self._show(citizen, Reply((Screen(hint),)), now)
 
-    async def _command(
-        self, citizen: Citizen, user_id: str, text: str, now: datetime
-    ) -> list[str]:
+    async def _command(self, citizen: Citizen, user_id: str, text: str, now: datetime) -> _Shown:
         word, *args = text.split()
         name = word.lstrip("/").lower()
         conversation = self._conversation
@@ -173,18 +186,19 @@ class TextChat:
 
     async def _official(
         self, citizen: Citizen, user_id: str, command: str, args: list[str], now: datetime
-    ) -> list[str]:
+    ) -> _Shown:
         language = await self._conversation.language(citizen)
         request = Request(command, tuple(args), self._channel, user_id, now, language)
         reply = await self._desk.handle(request)
         if reply.document is None:
-            return self._split(reply.text)
+            return _Shown(self._split(reply.text))
         # No file sending on a text-only channel: point to where the export can be had.
         reply.document.unlink(missing_ok=True)
         period = next((a for a in args if a[:1].isdigit()), "month")
-        return self._split(f"{reply.text}\n{say(language, 'export_elsewhere', period=period)}")
+        text = f"{reply.text}\n{say(language, 'export_elsewhere', period=period)}"
+        return _Shown(self._split(text))
 
-    async def _show(self, citizen: Citizen, reply: Reply, now: datetime) -> list[str]:
+    async def _show(self, citizen: Citizen, reply: Reply, now: datetime) -> _Shown:
         """Render the reply as messages; the menu of the last screen with choices becomes the
         person's. A reply that asks nothing is followed by the question still open (nothing
         can be edited here, and the list must be in front of them for a number to mean it)."""
@@ -203,9 +217,9 @@ class TextChat:
         texts = [screen.text for screen in numbered]
         if self._echo and reply.edit and reply.screens:
             texts.insert(0, f"✓ {reply.edit}")  # the terminal can afford to echo the answer
-        await self._menus.show(citizen.respondent, numbered[-1].menu if numbered else (), now)
         # One message where it fits: each one counts against Zalo's monthly quota.
-        return self._split("\n\n".join(texts)) if texts else []
+        messages = self._split("\n\n".join(texts)) if texts else []
+        return _Shown(messages, numbered[-1].menu if numbered else ())
 
     def _split(self, text: str) -> list[str]:
         return split_text(text, self._limit)

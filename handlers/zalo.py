@@ -64,4 +64,5 @@ def _seconds(date: Any) -> float | None:
 
 async def on_message(message: ZaloMessage, chat: TextChat, now: datetime) -> list[str]:
     """A private message: the texts to send back (none for a replay)."""
-    return await chat.handle(Incoming(message.user_id, message.text, message.message_id), now)
+    incoming = Incoming(message.user_id, message.text, message.message_id, message.sent_at)
+    return await chat.handle(incoming, now)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.database import Database
+from storage.responses import UpdateKey, record_processed
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Menu:
 
     choices: dict[int, str]
     delivered: bool
+    sent_at: float | None = None  # the channel's clock, seconds
 
 
 class MenuStore:
@@ -24,33 +26,46 @@ class MenuStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def show(self, respondent: str, menu: Sequence[tuple[int, str]], now: datetime) -> None:
-        """Replace the respondent's menu (an empty one clears it), not yet delivered."""
+    async def show(
+        self,
+        respondent: str,
+        menu: Sequence[tuple[int, str]],
+        now: datetime,
+        processed: UpdateKey | None = None,
+    ) -> None:
+        """Replace the respondent's menu (an empty one clears it), not yet delivered; with
+        `processed`, the message that led to it is recorded as handled in the same transaction."""
         async with self._db.transaction() as connection:
+            if processed is not None:
+                await record_processed(connection, processed, now)
             if not menu:
                 await connection.execute("DELETE FROM menus WHERE respondent = ?", (respondent,))
                 return
             await connection.execute(
-                "INSERT INTO menus (respondent, choices, shown_at, delivered) VALUES (?, ?, ?, 0) "
+                "INSERT INTO menus (respondent, choices, shown_at, delivered, sent_at) "
+                "VALUES (?, ?, ?, 0, NULL) "
                 "ON CONFLICT (respondent) DO UPDATE SET choices = excluded.choices, "
-                "shown_at = excluded.shown_at, delivered = 0",
+                "shown_at = excluded.shown_at, delivered = 0, sent_at = NULL",
                 (respondent, json.dumps([list(item) for item in menu]), now.isoformat()),
             )
 
-    async def delivered(self, respondent: str, accepted: bool) -> None:
-        """Mark the menu as on its way to the person (just before sending), or not (the send
-        failed): a number typed against a menu they never saw is not an answer."""
+    async def delivered(
+        self, respondent: str, accepted: bool, sent_at: float | None = None
+    ) -> None:
+        """Mark the menu as on its way to the person (just before sending), sent (with the
+        channel's time of it), or not (the send failed)."""
         async with self._db.transaction() as connection:
             await connection.execute(
-                "UPDATE menus SET delivered = ? WHERE respondent = ?",
-                (int(accepted), respondent),
+                "UPDATE menus SET delivered = ?, sent_at = COALESCE(?, sent_at) "
+                "WHERE respondent = ?",
+                (int(accepted), sent_at, respondent),
             )
 
     async def menu(self, respondent: str) -> Menu | None:
         row = await self._db.fetch_one(
-            "SELECT choices, delivered FROM menus WHERE respondent = ?", (respondent,)
+            "SELECT choices, delivered, sent_at FROM menus WHERE respondent = ?", (respondent,)
         )
         if row is None:
             return None
         choices = {int(number): str(payload) for number, payload in json.loads(row["choices"])}
-        return Menu(choices, bool(row["delivered"]))
+        return Menu(choices, bool(row["delivered"]), row["sent_at"])

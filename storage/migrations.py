@@ -223,13 +223,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- What each number means to a respondent on a text-only channel (Zalo): the choices of
         -- the last screen shown, as button payloads. In the database, not in memory, so a
         -- restart or another bot instance reads the same "3".
-        -- `delivered` turns 1 as the messages go out (0 again if sending failed): a number
-        -- typed against a menu the person never saw is not taken as an answer.
+        -- `delivered` turns 1 as the messages go out (0 again if sending failed), `sent_at` is
+        -- the channel's time of the send: a number typed against a menu the person never saw,
+        -- or before it reached them, is not taken as an answer.
         CREATE TABLE menus (
             respondent TEXT PRIMARY KEY,
             choices TEXT NOT NULL,
             shown_at TEXT NOT NULL,
-            delivered INTEGER NOT NULL DEFAULT 0
+            delivered INTEGER NOT NULL DEFAULT 0,
+            sent_at REAL
         ) WITHOUT ROWID;
         """,
     ),

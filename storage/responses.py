@@ -236,11 +236,7 @@ class ResponseStore:
     async def mark_processed(self, key: UpdateKey, now: datetime) -> None:
         """Remember a handled update that stored no step (a step records its own key)."""
         async with self._db.transaction() as connection:
-            await connection.execute(
-                "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) "
-                "VALUES (?, ?, ?)",
-                (key.channel, _stored_id(key), now.isoformat()),
-            )
+            await record_processed(connection, key, now)
 
     async def visit_spent_by(self, nonce: str) -> str | None:
         """Who spent a visit token ('' once they were forgotten), or None if it is unspent."""
@@ -303,6 +299,17 @@ class ResponseStore:
                 "UPDATE visits SET respondent = NULL WHERE respondent = ?", (respondent,)
             )
         return len(rows)
+
+
+async def record_processed(
+    connection: aiosqlite.Connection, key: UpdateKey, now: datetime
+) -> None:
+    """Within the caller's transaction: this update has been handled (again is no error)."""
+    await connection.execute(
+        "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) "
+        "VALUES (?, ?, ?)",
+        (key.channel, _stored_id(key), now.isoformat()),
+    )
 
 
 def _stored_id(key: UpdateKey) -> int | str:

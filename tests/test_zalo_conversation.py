@@ -336,3 +336,27 @@ async def test_storing_never_waits_for_a_reply_stuck_in_a_429(
     assert list(stored.values()) == [4]
     assert ["Câu 1/19" in t for t in texts[1:]] == [True, False, False]
     assert "Câu 2/19" in texts[3]
+
+
+async def test_a_number_typed_before_the_list_reached_the_person_answers_nothing(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    settings = load_settings(write_zalo_config(tmp_path, zalo))
+    services = await open_services(settings)
+    chat = services.text_chat("zalo")
+    try:
+        await chat.handle(Incoming(CITIZEN, "/start ubnd_xa_a", "m0", 100.0), NOW)
+        await chat.delivered(CITIZEN, True, 101.0)
+        await chat.handle(Incoming(CITIZEN, "1", "m1", 102.0), NOW)  # agrees: statement 1
+        await chat.delivered(CITIZEN, True, 103.0)
+        # A "1" sent at 102.5 was meant for the consent screen, though it is read later.
+        (again,) = await chat.handle(Incoming(CITIZEN, "1", "m2", 102.5), NOW)
+        stored_early = await stored_answers(services, CITIZEN)
+        await chat.delivered(CITIZEN, True, 103.5)
+        await chat.handle(Incoming(CITIZEN, "5", "m3", 104.0), NOW)
+        stored = await stored_answers(services, CITIZEN)
+    finally:
+        await services.close()
+    assert "Câu 1/19" in again
+    assert stored_early == {}
+    assert list(stored.values()) == [5]

@@ -339,6 +339,15 @@ class ZaloEmulator:
             )
         return got
 
+    def wait_for_total(self, count: int, timeout: float = 10.0) -> None:
+        """Block until the bot has sent at least `count` messages in all chats together."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._outbox) >= count, timeout):
+                raise AssertionError(
+                    f"{count} messages in all expected within {timeout}s, "
+                    f"have {len(self._outbox)}; recent calls: {self._recent_calls()}"
+                )
+
     def calls(self, method: str | None = None) -> list[JSONDict]:
         """Every request received, in order: {"method", "body", "status"} (None: dropped)."""
         with self._lock:
