@@ -240,7 +240,9 @@ async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
         assert await _thread(post, answer) == 200
         assert await _thread(post, answer) == 200
         # Replies go out after the 200, in order per person: the next one arriving means any
-        # reply to the duplicate would have arrived before it.
+        # reply to the duplicate would have arrived before it. The citizen answers statement 2
+        # once it is on their screen (a number typed before it arrived would answer nothing).
+        await _thread(zalo.wait_for, CITIZEN, 3)
         assert await _thread(post, zalo.make_update(CITIZEN, "5")) == 200
         texts = await _thread(zalo.wait_for, CITIZEN, 4)
         stored = await stored_answers(bot.services, CITIZEN)

@@ -345,18 +345,38 @@ async def test_a_number_typed_before_the_list_reached_the_person_answers_nothing
     services = await open_services(settings)
     chat = services.text_chat("zalo")
     try:
-        await chat.handle(Incoming(CITIZEN, "/start ubnd_xa_a", "m0", 100.0), NOW)
-        await chat.delivered(CITIZEN, True, 101.0)
-        await chat.handle(Incoming(CITIZEN, "1", "m1", 102.0), NOW)  # agrees: statement 1
-        await chat.delivered(CITIZEN, True, 103.0)
-        # A "1" sent at 102.5 was meant for the consent screen, though it is read later.
-        (again,) = await chat.handle(Incoming(CITIZEN, "1", "m2", 102.5), NOW)
+        t = NOW.timestamp()  # Zalo's clock, seconds
+        await chat.handle(Incoming(CITIZEN, "/start ubnd_xa_a", "m0", t), NOW)
+        await chat.delivered(CITIZEN, True, t + 1)
+        await chat.handle(Incoming(CITIZEN, "1", "m1", t + 2), NOW)  # agrees: statement 1
+        await chat.delivered(CITIZEN, True, t + 3)
+        # A "1" sent at t + 2.5 was meant for the consent screen, though it is read later.
+        (again,) = await chat.handle(Incoming(CITIZEN, "1", "m2", t + 2.5), NOW)
         stored_early = await stored_answers(services, CITIZEN)
-        await chat.delivered(CITIZEN, True, 103.5)
-        await chat.handle(Incoming(CITIZEN, "5", "m3", 104.0), NOW)
+        await chat.delivered(CITIZEN, True, t + 3.5)
+        await chat.handle(Incoming(CITIZEN, "5", "m3", t + 4), NOW)
         stored = await stored_answers(services, CITIZEN)
     finally:
         await services.close()
     assert "Câu 1/19" in again
     assert stored_early == {}
     assert list(stored.values()) == [5]
+
+
+async def test_a_phone_clock_far_off_does_not_block_answers(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    settings = load_settings(write_zalo_config(tmp_path, zalo))
+    services = await open_services(settings)
+    chat = services.text_chat("zalo")
+    t = NOW.timestamp()
+    try:
+        await chat.handle(Incoming(CITIZEN, "/start ubnd_xa_a", "m0", t - 3600), NOW)
+        await chat.delivered(CITIZEN, True, t)
+        await chat.handle(Incoming(CITIZEN, "1", "m1", t - 3599), NOW)  # an hour "early"
+        await chat.delivered(CITIZEN, True, t + 1)
+        await chat.handle(Incoming(CITIZEN, "4", "m2", t - 3598), NOW)
+        stored = await stored_answers(services, CITIZEN)
+    finally:
+        await services.close()
+    assert list(stored.values()) == [4]
