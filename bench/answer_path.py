@@ -22,7 +22,6 @@ from typing import Any
 import aiosqlite
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
-from telegram.request import RequestData
 
 from bench.common import (
     QUESTIONNAIRE,
@@ -63,26 +62,13 @@ class ChatRequest(RecordingRequest):
 
     shown: dict[int, Shown] = field(default_factory=dict)
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        status, body = await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
-        if url.endswith("/sendMessage") and request_data is not None:
-            params = request_data.parameters
-            result = json.loads(body)["result"]
+    def _result(self, name: str, params: dict[str, Any]) -> Any:
+        result = super()._result(name, params)
+        if name == "sendMessage":
             self.shown[result["chat"]["id"]] = Shown(
                 result["message_id"], str(params.get("text", "")), _buttons(params)
             )
-        return status, body
+        return result
 
 
 def _buttons(params: dict[str, Any]) -> list[tuple[str, str]]:

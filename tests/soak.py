@@ -262,25 +262,16 @@ class TelegramRules(RecordingRequest):
     answered: set[str] = field(default_factory=set)
     refused: list[tuple[str, str]] = field(default_factory=list)
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
+    async def intercept(
+        self, name: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
         problem = self.problem(name, params)
         if problem is not None:
             self.refused.append((name, problem))
             self.calls.append(Call(f"{name}!refused", params))
             body = {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}
             return 400, json.dumps(body).encode()
-        return await super().do_request(url, method, request_data)
+        return await super().intercept(name, params, request_data)
 
     def problem(self, name: str, params: Mapping[str, Any]) -> str | None:
         if name in ("sendMessage", "editMessageText"):

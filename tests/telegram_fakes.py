@@ -50,8 +50,18 @@ class RecordingRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        answered = await self.intercept(name, params, request_data)
+        if answered is not None:
+            return answered
         self.calls.append(Call(name, params))
         return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
+
+    async def intercept(
+        self, name: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
+        """A subclass's say on a call before it is recorded and answered: its own answer (a
+        refusal, a planned failure), or None to go on (having kept what it wanted to see)."""
+        return None
 
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":

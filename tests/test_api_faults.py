@@ -133,18 +133,9 @@ class StrictRequest(RecordingRequest):
     plan: dict[str, list[int | str]] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
+    async def intercept(
+        self, name: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
         planned = self.plan.get(name)
         outcome = planned.pop(0) if planned else "ok"
         if outcome == "drop":
@@ -161,7 +152,7 @@ class StrictRequest(RecordingRequest):
                     {"ok": False, "error_code": 400, "description": QUERY_TOO_OLD}
                 ).encode()
             self.answered.add(query)
-        return await super().do_request(url, method, request_data)
+        return await super().intercept(name, params, request_data)
 
 
 def refusal(status: int, retry_after: int = 1) -> tuple[int, bytes]:

@@ -102,19 +102,10 @@ class FlakyRequest(RecordingRequest):
     failures: dict[int, list[tuple[int, bytes]]] = field(default_factory=dict)
     photos: list[tuple[int, bytes]] = field(default_factory=list)
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
-        chat_id = int(params.get("chat_id", 0))  # type: ignore[arg-type]
+    async def intercept(
+        self, name: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
+        chat_id = int(params.get("chat_id", 0))
         planned = self.failures.get(chat_id)
         if name in SEND_METHODS and planned:
             self.calls.append(Call(name, params))
@@ -122,7 +113,7 @@ class FlakyRequest(RecordingRequest):
         if request_data is not None and name == "sendPhoto":
             for _, content, *_ in request_data.multipart_data.values():
                 self.photos.append((chat_id, content if isinstance(content, bytes) else b""))
-        return await super().do_request(url, method, request_data)
+        return await super().intercept(name, params, request_data)
 
     def sends(self, chat_id: int | None = None) -> list[Call]:
         return [

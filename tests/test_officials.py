@@ -119,16 +119,9 @@ class FileRecordingRequest(RecordingRequest):
     watch: Path | None = None  # a folder whose files are listed at each upload
     seen: list[str] = field(default_factory=list)
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
+    async def intercept(
+        self, name: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
         if request_data is not None:
             chat_id = int(request_data.parameters.get("chat_id", 0))  # type: ignore[arg-type]
             for filename, content, *_ in request_data.multipart_data.values():
@@ -136,7 +129,7 @@ class FileRecordingRequest(RecordingRequest):
                 self.documents.append((chat_id, filename or "", data))
                 if self.watch is not None:
                     self.seen += [path.name for path in self.watch.rglob("*")]
-        return await super().do_request(url, method, request_data)
+        return await super().intercept(name, params, request_data)
 
 
 @dataclass

@@ -85,21 +85,14 @@ class Uploads(TelegramRules):
 
     files: list[tuple[str, bytes]] = field(default_factory=list)
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
+    async def intercept(
+        self, name: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
         if request_data is not None and request_data.contains_files:
             for name, content, *_ in request_data.multipart_data.values():
                 data = content if isinstance(content, bytes) else content.read()
                 self.files.append((name or "", data))
-        return await super().do_request(url, method, request_data)
+        return await super().intercept(name, params, request_data)
 
 
 def settings_for(folder: Path) -> Settings:
