@@ -17,7 +17,7 @@ from storage.responses import ResponseStore, UpdateKey
 from survey.answers import read_command_word, read_number
 from survey.channels import capabilities, split_text
 from survey.models import Language
-from survey.numbered import HELP, render_numbered
+from survey.numbered import HELP, render_numbered, typed_before
 from survey.screens import Screen
 from survey.texts import say
 
@@ -117,7 +117,7 @@ class TextChat:
             reply = await conversation.type(citizen, text, now, update_id)
             return await self._show(citizen, reply, now)
         assert menu is not None
-        if not menu.delivered or _typed_before(incoming, menu, now):
+        if not menu.delivered or typed_before(incoming.sent_at, menu.sent_at, now.timestamp()):
             # Typed against an earlier list (their messages queued while the bot moved on), or
             # our last answer did not reach them: the number answers nothing; ask again.
             prompt = await conversation.prompt(citizen)
@@ -222,16 +222,3 @@ class TextChat:
 
     def _split(self, text: str) -> list[str]:
         return split_text(text, self._limit)
-
-
-CLOCK_TRUST = 600.0
-"""Seconds within which a message's channel time is believed (if it were the phone's own clock,
-a phone set wrong must not make every answer look early)."""
-
-
-def _typed_before(incoming: Incoming, menu: Menu, now: datetime) -> bool:
-    """Whether the number was sent before the list it would answer reached the person."""
-    sent, shown = incoming.sent_at, menu.sent_at
-    if sent is None or shown is None or abs(now.timestamp() - sent) > CLOCK_TRUST:
-        return False
-    return sent < shown

@@ -88,3 +88,16 @@ def _how_to_answer(choices: tuple[Choice, ...], scale: bool, language: Language)
         isinstance(c.action, Answer) and c.action.value == NOT_APPLICABLE for c in choices
     )
     return say(language, "numbered_scale_na" if has_na else "numbered_scale")
+
+
+CLOCK_TRUST = 600.0
+"""Seconds within which a message's channel time is believed (if it were the phone's own clock,
+a phone set wrong must not make every answer look early)."""
+
+
+def typed_before(sent: float | None, shown: float | None, now: float) -> bool:
+    """Whether a number sent at `sent` predates the list it would answer reaching the person
+    at `shown` (both on the channel's clock, seconds); unknown or untrusted times: no."""
+    if sent is None or shown is None or abs(now - sent) > CLOCK_TRUST:
+        return False
+    return sent < shown

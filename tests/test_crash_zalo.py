@@ -3,11 +3,8 @@ every message Zalo served replayed after each restart; stored answers equal what
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 import re
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +12,8 @@ from pathlib import Path
 from tests.e2e_support import BotProcess
 from tests.soak import TOO_SOON, sized
 from tests.zalo_emulator import ZaloEmulator
-from tests.zalo_support import is_statement, numbers, write_zalo_config
+from tests.zalo_support import is_statement, numbers, stored_by_statement, write_zalo_config
 
-SECRET = "zalo-test-secret-0123456789"
 STATEMENT = re.compile(r"Câu (\d+)/19")
 CITIZENS = sized(6, 40)
 KILLS = sized(2, 10)
@@ -74,30 +70,6 @@ class Typist:
             self.failure = repr(error)
 
 
-def stored(database: Path, typist: Typist) -> list[tuple[str, int, int]]:
-    """(status, statement number, value) of every stored answer of one citizen."""
-    respondent = hmac.new(
-        SECRET.encode(), f"zalo:{typist.user_id}".encode(), hashlib.sha256
-    ).hexdigest()
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute(
-            "SELECT r.status, a.criterion, a.value FROM answers a "
-            "JOIN responses r ON r.id = a.response_id WHERE r.respondent = ?",
-            (respondent,),
-        ).fetchall()
-    order = [f"{e}_{i}" for e, n in _ELEMENTS for i in range(1, n + 1)]
-    return sorted((status, order.index(c) + 1, value) for status, c, value in rows)
-
-
-_ELEMENTS = [
-    ("access", 4),
-    ("procedures", 4),
-    ("civil_servants", 5),
-    ("results", 3),
-    ("feedback", 3),
-]
-
-
 def test_killed_and_replayed_the_zalo_bot_loses_and_doubles_nothing(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     with ZaloEmulator() as zalo:
@@ -127,7 +99,7 @@ def test_killed_and_replayed_the_zalo_bot_loses_and_doubles_nothing(tmp_path: Pa
     failures = [f"{t.user_id}: {t.failure}" for t in typists if t.failure or not t.finished]
     assert failures == [], (failures, (tmp_path / "bot.log").read_text()[-3000:])
     for typist in typists:
-        answers = stored(tmp_path / "sipas.sqlite", typist)
+        answers = stored_by_statement(tmp_path / "sipas.sqlite", typist.user_id)
         expected = [("completed", s, v) for s, v in sorted(typist.plan.items())]
         if answers != expected:
             print("\nLOG", typist.user_id, typist.plan)

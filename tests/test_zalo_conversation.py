@@ -23,6 +23,7 @@ from tests.zalo_support import (
     official_config,
     running,
     stored_answers,
+    text_chat,
     write_zalo_config,
 )
 
@@ -264,18 +265,13 @@ async def test_a_message_the_last_poll_brings_during_a_stop_is_stored(
 async def test_after_a_crash_before_the_reply_went_out_a_number_answers_nothing(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
-    settings = load_settings(write_zalo_config(tmp_path, zalo))
-    services = await open_services(settings)
-    chat = services.text_chat("zalo")
-    try:
+    async with text_chat(tmp_path, zalo) as (services, chat):
         for n, text in enumerate(["/start ubnd_xa_a", "1"]):
             await chat.handle(Incoming(CITIZEN, text, f"m{n}"), NOW)
             await chat.delivered(CITIZEN, True)
         await chat.handle(Incoming(CITIZEN, "4", "m2"), NOW)  # stored; the bot died here
         (again,) = await chat.handle(Incoming(CITIZEN, "2", "m3"), NOW)
         stored = await stored_answers(services, CITIZEN)
-    finally:
-        await services.close()
     assert "Câu 2/19" in again
     assert list(stored.values()) == [4]
 
@@ -341,10 +337,7 @@ async def test_storing_never_waits_for_a_reply_stuck_in_a_429(
 async def test_a_number_typed_before_the_list_reached_the_person_answers_nothing(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
-    settings = load_settings(write_zalo_config(tmp_path, zalo))
-    services = await open_services(settings)
-    chat = services.text_chat("zalo")
-    try:
+    async with text_chat(tmp_path, zalo) as (services, chat):
         t = NOW.timestamp()  # Zalo's clock, seconds
         await chat.handle(Incoming(CITIZEN, "/start ubnd_xa_a", "m0", t), NOW)
         await chat.delivered(CITIZEN, True, t + 1)
@@ -356,8 +349,6 @@ async def test_a_number_typed_before_the_list_reached_the_person_answers_nothing
         await chat.delivered(CITIZEN, True, t + 3.5)
         await chat.handle(Incoming(CITIZEN, "5", "m3", t + 4), NOW)
         stored = await stored_answers(services, CITIZEN)
-    finally:
-        await services.close()
     assert "Câu 1/19" in again
     assert stored_early == {}
     assert list(stored.values()) == [5]
@@ -366,17 +357,12 @@ async def test_a_number_typed_before_the_list_reached_the_person_answers_nothing
 async def test_a_phone_clock_far_off_does_not_block_answers(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
-    settings = load_settings(write_zalo_config(tmp_path, zalo))
-    services = await open_services(settings)
-    chat = services.text_chat("zalo")
     t = NOW.timestamp()
-    try:
+    async with text_chat(tmp_path, zalo) as (services, chat):
         await chat.handle(Incoming(CITIZEN, "/start ubnd_xa_a", "m0", t - 3600), NOW)
         await chat.delivered(CITIZEN, True, t)
         await chat.handle(Incoming(CITIZEN, "1", "m1", t - 3599), NOW)  # an hour "early"
         await chat.delivered(CITIZEN, True, t + 1)
         await chat.handle(Incoming(CITIZEN, "4", "m2", t - 3598), NOW)
         stored = await stored_answers(services, CITIZEN)
-    finally:
-        await services.close()
     assert list(stored.values()) == [4]

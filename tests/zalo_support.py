@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,9 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings, load_settings
+from bot.questionnaires import load_catalogue
 from bot.services import Services, open_services
 from bot.zalo import ZaloChannel, build_channel
 from handlers.conversation import pseudonym
+from handlers.text_chat import TextChat
 from tests.zalo_emulator import ZaloEmulator
 
 CHOICE_LINE = re.compile(r"^(\d+) – ", re.MULTILINE)
@@ -165,3 +168,26 @@ def media_config() -> str:
     """`[zalo]` keys serving digest charts on a free local port."""
     port = free_port()
     return f'public_media_url = "http://127.0.0.1:{port}/media"\nport = {port}'
+
+
+@asynccontextmanager
+async def text_chat(folder: Path, zalo: ZaloEmulator) -> AsyncIterator[tuple[Services, TextChat]]:
+    """The Zalo text chat over a fresh database, without a channel (tests play the network)."""
+    services = await open_services(load_settings(write_zalo_config(folder, zalo)))
+    try:
+        yield services, services.text_chat("zalo")
+    finally:
+        await services.close()
+
+
+def stored_by_statement(database: Path, user_id: str) -> list[tuple[str, int, int]]:
+    """(response status, statement number, value) of every answer one Zalo user stored,
+    read from the database file as an operator would."""
+    order = load_catalogue()["sipas-2023"].criterion_ids
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT r.status, a.criterion, a.value FROM answers a "
+            "JOIN responses r ON r.id = a.response_id WHERE r.respondent = ?",
+            (pseudonym(SECRET, "zalo", user_id),),
+        ).fetchall()
+    return sorted((status, order.index(c) + 1, value) for status, c, value in rows)
