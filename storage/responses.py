@@ -257,6 +257,22 @@ class ResponseStore:
             )
         return cursor.rowcount
 
+    async def expire_unfinished(self, idle_since: datetime) -> int:
+        """Delete unfinished responses (in progress or cancelled) untouched since `idle_since`,
+        with their answers; returns how many.
+
+        Only completed responses are in the aggregates, so no count changes; a citizen who
+        answered anything since `idle_since` still finds their response to resume.
+        """
+        async with self._db.transaction() as connection:
+            # julianday: stamps may carry different UTC offsets, which text order would confuse.
+            cursor = await connection.execute(
+                "DELETE FROM responses WHERE status IN ('in_progress', 'cancelled') "
+                "AND julianday(updated_at) < julianday(?)",
+                (idle_since.isoformat(),),
+            )
+        return cursor.rowcount
+
     async def forget_processed(self, before: datetime) -> None:
         """Drop update ids and resubmit locks too old to matter (a redelivery comes within
         minutes; a lock ends with its window)."""
