@@ -83,10 +83,10 @@ async def test_unfinished_responses_expire_after_a_week_idle_and_counts_stay(
     day = timedelta(days=1)
 
     async def answered(respondent: str, started: datetime, answered: datetime) -> None:
-        progress = await store.start_response(respondent, "telegram", "a", "counter-5", started)
-        progress = await store.record(progress, Moved(1, None, False), started)
-        assert progress is not None
-        await store.record(progress, Moved(2, ScaleAnswer("access_1", 4), False), answered)
+        begun = await store.start_response(respondent, "telegram", "a", "counter-5", started)
+        consented = await store.record(begun, Moved(1, None, False), started)
+        assert consented is not None
+        await store.record(consented, Moved(2, ScaleAnswer("access_1", 4), False), answered)
 
     try:
         await store_paper_responses(
