@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from survey.comments import clean_cell, clean_comment
+from survey.comments import clean_cell, clean_comment, personal_number_in
 
 NFD_NAME = unicodedata.normalize("NFD", "Thủ tục nhanh")
 
@@ -51,3 +51,49 @@ def test_a_cleaned_comment_is_valid_xml_and_stable(raw: str, _: str) -> None:
 def test_clean_cell_only_drops_what_xml_cannot_hold() -> None:
     assert clean_cell("  a\x0bb\x00 \x1b ") == "  ab  "
     assert clean_cell("  keep\tme\n") == "  keep\tme\n"
+
+
+PERSONAL = [
+    ("Gọi tôi 0912345678 nhé", "phone"),
+    ("0912 345 678", "phone"),
+    ("0912.345.678", "phone"),
+    ("0912-345-678", "phone"),
+    ("sđt:0987654321.", "phone"),
+    ("+84 912 345 678", "phone"),
+    ("+84912345678", "phone"),
+    ("(+84) 912 345 678", "phone"),
+    ("84912345678", "phone"),
+    ("(028) 3829 1234", "phone"),
+    ("028 3829 1234", "phone"),
+    ("số ０９１２３４５６７８", "phone"),  # full-width digits
+    ("0912345678 0987654321", "phone"),
+    ("CCCD 001099012345", "id_card"),
+    ("CCCD: 001 099 012 345", "id_card"),
+    ("CMND 182345678", "id_card"),
+    ("cmnd số 024.123.456", "id_card"),
+]
+NOT_PERSONAL = [
+    "Rất tốt, cán bộ nhiệt tình",
+    "Chờ 3 tiếng, 2 lần phải quay lại",
+    "Hẹn ngày 12/10/2026 nhưng 15/10/2026 mới có",
+    "Ngày 12-10-2026 lúc 9:30",
+    "Thủ tục 1.000894.000.00.00.H12 quá rườm rà",
+    "Mã thủ tục 2.002154",
+    "Hồ sơ 000.00.12.H12-261014-0001",
+    "Lệ phí 150.000.000 đồng là quá cao",
+    "Hết 1.500.000.000 đồng",
+    "Năm 2024 2025 2026 đều vậy",
+    "Gọi tổng đài 1900 1234 không ai nghe",
+    "Phòng 12 tầng 3, quầy số 5",
+    "",
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), PERSONAL)
+def test_phone_and_id_card_numbers_are_recognised(text: str, kind: str) -> None:
+    assert personal_number_in(text) == kind
+
+
+@pytest.mark.parametrize("text", NOT_PERSONAL)
+def test_ordinary_sentences_dates_amounts_and_codes_are_not_personal(text: str) -> None:
+    assert personal_number_in(text) is None
