@@ -22,7 +22,7 @@ from survey.texts import say
 log = logging.getLogger(__name__)
 
 
-def describe_error(error: BaseException) -> str:
+def describe_error(error: BaseException | None) -> str:
     """An error as its type and where it was raised (innermost frame first), never its message.
 
     Messages quote data: openpyxl's and pydantic's quote the offending value, which may be a
@@ -35,7 +35,7 @@ def describe_error(error: BaseException) -> str:
         where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames[::-1])
         parts.append(f"{type(current).__module__}.{type(current).__qualname__} at {where or '?'}")
         current = current.__cause__ or current.__context__
-    return "; from ".join(parts)
+    return "; from ".join(parts) or "no exception"
 
 
 async def on_error(update: object, context: BotContext) -> None:

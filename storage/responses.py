@@ -12,7 +12,16 @@ import aiosqlite
 
 from storage.database import Database
 from storage.rollups import add_to_monthly
-from survey.flow import ExtraAnswer, Moved, Progress, ScaleAnswer, Status, moved_on
+from survey.flow import (
+    ExtraAnswer,
+    Moved,
+    Progress,
+    ScaleAnswer,
+    Status,
+    held_field,
+    is_held,
+    moved_on,
+)
 from survey.models import Language
 from survey.tally import tally
 
@@ -214,10 +223,17 @@ class ResponseStore:
                 (progress.response_id, record.criterion, _stored(record.value)),
             )
         elif isinstance(record, ExtraAnswer):
+            # An answer replaces its held draft (a comment waiting for confirmation).
+            held = record.field if is_held(record.field) else held_field(record.field)
             await connection.execute(
-                "INSERT OR REPLACE INTO extras (response_id, field, value) VALUES (?, ?, ?)",
-                (progress.response_id, record.field, record.value),
+                "DELETE FROM extras WHERE response_id = ? AND field = ?",
+                (progress.response_id, held),
             )
+            if record.value is not None or not is_held(record.field):
+                await connection.execute(
+                    "INSERT OR REPLACE INTO extras (response_id, field, value) VALUES (?, ?, ?)",
+                    (progress.response_id, record.field, record.value),
+                )
         if completion is not None:
             await add_to_aggregates(connection, [progress.response_id], +1)
             await connection.execute(
