@@ -298,7 +298,9 @@ class Conversation:
     ) -> Reply:
         step = invalid.step
         typed = self.typed(citizen)
-        if step.kind == "text" and step.optional is not None:
+        if invalid.reason == "choice":
+            hint = say(language, "hint_choice", typed=typed)
+        elif step.kind == "text" and step.optional is not None:
             key = "hint_text_empty" if invalid.reason == "empty" else "hint_text"
             hint = say(language, key, typed=typed, limit=step.optional.max_length)
         else:

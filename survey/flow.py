@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from survey.answers import read_scale_answer
+from survey.answers import read_number, read_scale_answer
 from survey.comments import clean_comment, personal_number_in
 from survey.models import Criterion, OptionalStep, Questionnaire
 
@@ -134,7 +134,7 @@ class Invalid:
     """The input makes no sense at this step: re-ask with a hint (`reason` for a text)."""
 
     step: Step
-    reason: Literal["empty", "too_long"] | None = None
+    reason: Literal["empty", "too_long", "choice"] | None = None
 
 
 Outcome = Moved | Declined | Stale | Invalid
@@ -227,6 +227,8 @@ def _comment(
         if action.value.startswith(_SEND) or action.value == EDIT:
             return Stale()  # a button of an earlier draft: never send what it did not show
         return Invalid(step)
+    if held is not None and read_number(action.text) is not None:
+        return Invalid(step, "choice")  # a number not on the confirmation's list: not a comment
     text = clean_comment(action.text)
     if not text:
         return Invalid(step, "empty")  # only invisible characters: no comment

@@ -392,3 +392,23 @@ async def test_a_phone_number_in_a_comment_is_confirmed_with_numbered_choices(
     assert [(row["field"], row["value"]) for row in comments] == [
         ("comment", "Chờ lâu. CMND 182345678")
     ]
+
+
+async def test_a_number_not_on_the_comment_confirmation_is_not_a_comment(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        text = citizen.last()
+        while "(không bắt buộc)" not in text or numbers(text) != {1}:
+            (text,) = await citizen.say("3" if is_statement(text) else "1")
+        await citizen.say("gọi 0912345678")
+        (hint,) = await citizen.say("3")  # a slip of the finger, not the comment "3"
+        assert "Vui lòng gõ số của một lựa chọn" in hint
+        assert "Gửi như vậy" in hint  # the confirmation again
+        comments = await bot.services.database.fetch_all(
+            "SELECT field, value FROM extras WHERE field LIKE 'comment%'"
+        )
+    assert [(row["field"], row["value"]) for row in comments] == [
+        ("comment_held", "gọi 0912345678")
+    ]
