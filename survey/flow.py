@@ -245,6 +245,7 @@ def held_field(field_: str) -> str:
 
 
 def is_held(field_: str) -> bool:
+    """Whether an extras field is a held draft rather than an answer."""
     return field_.endswith(_HELD)
 
 
