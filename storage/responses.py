@@ -280,14 +280,23 @@ class ResponseStore:
         Only completed responses are in the aggregates, so no count changes; a citizen who
         answered anything since `idle_since` still finds their response to resume.
         """
-        async with self._db.transaction() as connection:
-            # julianday: stamps may carry different UTC offsets, which text order would confuse.
-            cursor = await connection.execute(
-                "DELETE FROM responses WHERE status IN ('in_progress', 'cancelled') "
-                "AND julianday(updated_at) < julianday(?)",
-                (idle_since.isoformat(),),
-            )
-        return cursor.rowcount
+        # julianday: stamps may carry different UTC offsets, which text order would confuse.
+        idle = "status IN ('in_progress', 'cancelled') AND julianday(updated_at) < julianday(?)"
+        since = idle_since.isoformat()
+        # Found with a read (no index fits; a scan must not hold the write lock answers need),
+        # then deleted by id in small transactions, checked again: one answered since stays.
+        rows = await self._db.fetch_all(f"SELECT id FROM responses WHERE {idle}", (since,))
+        ids = [row["id"] for row in rows]
+        expired = 0
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            async with self._db.transaction() as connection:
+                cursor = await connection.execute(
+                    f"DELETE FROM responses WHERE id IN ({marks}) AND {idle}", (*chunk, since)
+                )
+                expired += cursor.rowcount
+        return expired
 
     async def forget_processed(self, before: datetime) -> None:
         """Drop update ids and resubmit locks too old to matter (a redelivery comes within
