@@ -179,6 +179,7 @@ class SurveySection(_Section):
 class PrivacySection(_Section):
     secret: SecretStr = SecretStr(EXAMPLE_SECRET)
     retention_days: int = Field(default=0, ge=0)
+    expire_unfinished_days: int = Field(default=7, ge=1)
 
     @field_validator("secret")
     @classmethod

@@ -1,4 +1,4 @@
-"""Housekeeping job: retention of old responses, pruning of idempotency records."""
+"""Housekeeping job: expiry of unfinished responses, retention, pruning of old records."""
 
 from __future__ import annotations
 
@@ -19,19 +19,29 @@ KEEP_MEDIA = timedelta(weeks=8)
 
 
 async def tidy(services: Services, now: datetime) -> int:
-    """One round; returns how many responses retention deleted."""
+    """One round; returns how many responses it deleted (expired unfinished, past retention)."""
     await services.responses.forget_processed(now - KEEP_PROCESSED)
     removed = prune_media(services.settings.zalo.media_dir, now.timestamp())
     if removed:
         log.info("removed %d digest charts older than %s", removed, KEEP_MEDIA)
-    days = services.settings.privacy.retention_days
-    if days == 0:
-        return 0
-    today = now.astimezone(services.settings.bot.zone).date()
-    deleted = await services.responses.purge_responses(today - timedelta(days=days))
-    if deleted:
-        log.info("retention: deleted %d responses older than %d days", deleted, days)
-    return deleted
+    privacy = services.settings.privacy
+    idle = timedelta(days=privacy.expire_unfinished_days)
+    expired = await services.responses.expire_unfinished(now - idle)
+    deleted = 0
+    if privacy.retention_days:
+        today = now.astimezone(services.settings.bot.zone).date()
+        cutoff = today - timedelta(days=privacy.retention_days)
+        deleted = await services.responses.purge_responses(cutoff)
+    if expired or deleted:
+        log.info(
+            "housekeeping: expired %d unfinished responses idle over %d days; "
+            "retention deleted %d completed responses older than %d days",
+            expired,
+            privacy.expire_unfinished_days,
+            deleted,
+            privacy.retention_days,
+        )
+    return expired + deleted
 
 
 def prune_media(folder: Path, now: float, keep: timedelta = KEEP_MEDIA) -> int:

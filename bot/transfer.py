@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from bot.config import Settings
 from storage.exports import ExportData, ExportRow
 from survey.catalogue import Catalogue
+from survey.comments import clean_cell
 from survey.models import ELEMENT_IDS, Questionnaire, element_of
 from survey.paper import EXTRA_COLUMNS, PaperResponse, parse_paper_forms
 
@@ -268,6 +269,10 @@ def _write_xlsx(
 def _cells(sheet: Any, values: Iterable[Value], bold: bool = False) -> list[WriteOnlyCell]:
     cells = []
     for value in values:
+        if isinstance(value, str):
+            value = clean_cell(
+                value
+            )  # rows stored before comments were cleaned: XML can't hold all
         cell = WriteOnlyCell(sheet, value=value)
         if isinstance(value, str) and value.startswith("="):
             cell.data_type = "s"  # openpyxl would store it as a formula

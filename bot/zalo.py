@@ -24,6 +24,7 @@ from bot.services import open_services
 from bot.zalo_api import ZaloApiError, ZaloBotApi
 from bot.zalo_jobs import schedule_zalo_jobs
 from bot.zalo_webhook import serve
+from handlers.errors import describe_error
 from handlers.text_chat import TextChat
 from handlers.zalo import CHANNEL, ZaloMessage, on_message, parse_update
 
@@ -173,8 +174,8 @@ class ZaloChannel:
                 try:
                     replies = await on_message(message, self._chat, self._clock())
                     stored = True
-                except Exception:
-                    log.exception("zalo: a message could not be handled")
+                except Exception as error:  # its message may quote the citizen's text
+                    log.error("zalo: a message could not be handled: %s", describe_error(error))
                     replies = await self._chat.apology(message.user_id)
                 finally:
                     if not handled.done():

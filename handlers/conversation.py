@@ -298,8 +298,11 @@ class Conversation:
     ) -> Reply:
         step = invalid.step
         typed = self.typed(citizen)
-        if step.kind == "text" and step.optional is not None:
-            hint = say(language, "hint_text", typed=typed, limit=step.optional.max_length)
+        if invalid.reason == "choice":
+            hint = say(language, "hint_choice", typed=typed)
+        elif step.kind == "text" and step.optional is not None:
+            key = "hint_text_empty" if invalid.reason == "empty" else "hint_text"
+            hint = say(language, key, typed=typed, limit=step.optional.max_length)
         else:
             hint = say(language, f"hint_{step.kind}", typed=typed)
         screen = self._ask(progress, language, citizen)

@@ -1,8 +1,10 @@
-"""The error handler: log what went wrong (never the token), tell the person, keep running."""
+"""The error handler: log where it failed (never the token, never the data), tell the person."""
 
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 
 from telegram import Update
 from telegram.error import (
@@ -20,6 +22,22 @@ from survey.texts import say
 log = logging.getLogger(__name__)
 
 
+def describe_error(error: BaseException | None) -> str:
+    """An error as its type and where it was raised (innermost frame first), never its message.
+
+    Messages quote data: openpyxl's and pydantic's quote the offending value, which may be a
+    citizen's comment, and a log is read by more people than the comments are.
+    """
+    parts: list[str] = []
+    current: BaseException | None = error
+    while current is not None and len(parts) < 5:
+        frames = traceback.extract_tb(current.__traceback__)[-8:]
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames[::-1])
+        parts.append(f"{type(current).__module__}.{type(current).__qualname__} at {where or '?'}")
+        current = current.__cause__ or current.__context__
+    return "; from ".join(parts) or "no exception"
+
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log first; then, for a person's update, say that something went wrong."""
     error = context.error
@@ -29,7 +47,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, RetryAfter | TimedOut | NetworkError):
         log.warning("Bot API call failed: %s: %s", type(error).__name__, error)
     else:
-        log.error("error while handling an update", exc_info=error)
+        log.error("error while handling an update: %s", describe_error(error))
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.effective_chat.type != "private":

@@ -12,7 +12,16 @@ import aiosqlite
 
 from storage.database import Database
 from storage.rollups import add_to_monthly
-from survey.flow import ExtraAnswer, Moved, Progress, ScaleAnswer, Status, moved_on
+from survey.flow import (
+    ExtraAnswer,
+    Moved,
+    Progress,
+    ScaleAnswer,
+    Status,
+    held_field,
+    is_held,
+    moved_on,
+)
 from survey.models import Language
 from survey.tally import tally
 
@@ -214,10 +223,17 @@ class ResponseStore:
                 (progress.response_id, record.criterion, _stored(record.value)),
             )
         elif isinstance(record, ExtraAnswer):
+            # An answer replaces its held draft (a comment waiting for confirmation).
+            held = record.field if is_held(record.field) else held_field(record.field)
             await connection.execute(
-                "INSERT OR REPLACE INTO extras (response_id, field, value) VALUES (?, ?, ?)",
-                (progress.response_id, record.field, record.value),
+                "DELETE FROM extras WHERE response_id = ? AND field = ?",
+                (progress.response_id, held),
             )
+            if record.value is not None or not is_held(record.field):
+                await connection.execute(
+                    "INSERT OR REPLACE INTO extras (response_id, field, value) VALUES (?, ?, ?)",
+                    (progress.response_id, record.field, record.value),
+                )
         if completion is not None:
             await add_to_aggregates(connection, [progress.response_id], +1)
             await connection.execute(
@@ -256,6 +272,31 @@ class ResponseStore:
                 (before_day.isoformat(),),
             )
         return cursor.rowcount
+
+    async def expire_unfinished(self, idle_since: datetime) -> int:
+        """Delete unfinished responses (in progress or cancelled) untouched since `idle_since`,
+        with their answers; returns how many.
+
+        Only completed responses are in the aggregates, so no count changes; a citizen who
+        answered anything since `idle_since` still finds their response to resume.
+        """
+        # julianday: stamps may carry different UTC offsets, which text order would confuse.
+        idle = "status IN ('in_progress', 'cancelled') AND julianday(updated_at) < julianday(?)"
+        since = idle_since.isoformat()
+        # Found with a read (no index fits; a scan must not hold the write lock answers need),
+        # then deleted by id in small transactions, checked again: one answered since stays.
+        rows = await self._db.fetch_all(f"SELECT id FROM responses WHERE {idle}", (since,))
+        ids = [row["id"] for row in rows]
+        expired = 0
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            async with self._db.transaction() as connection:
+                cursor = await connection.execute(
+                    f"DELETE FROM responses WHERE id IN ({marks}) AND {idle}", (*chunk, since)
+                )
+                expired += cursor.rowcount
+        return expired
 
     async def forget_processed(self, before: datetime) -> None:
         """Drop update ids and resubmit locks too old to matter (a redelivery comes within

@@ -7,12 +7,14 @@ the step the input was made for, stores the returned `Record` together with the 
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from survey.answers import read_scale_answer
+from survey.answers import read_number, read_scale_answer
+from survey.comments import clean_comment, personal_number_in
 from survey.models import Criterion, OptionalStep, Questionnaire
 
 Status = Literal["in_progress", "completed", "cancelled"]
@@ -21,6 +23,9 @@ NOT_APPLICABLE = "na"
 SKIP = "skip"
 AGREE = "yes"
 DECLINE = "no"
+EDIT = "edit"
+_SEND = "send_"
+_HELD = "_held"
 
 
 @dataclass(frozen=True)
@@ -126,9 +131,10 @@ class Stale:
 
 @dataclass(frozen=True)
 class Invalid:
-    """The input makes no sense at this step: re-ask with a hint."""
+    """The input makes no sense at this step: re-ask with a hint (`reason` for a text)."""
 
     step: Step
+    reason: Literal["empty", "too_long", "choice"] | None = None
 
 
 Outcome = Moved | Declined | Stale | Invalid
@@ -140,7 +146,11 @@ def moved_on(progress: Progress, moved: Moved) -> Progress:
     if isinstance(moved.record, ScaleAnswer):
         answers[moved.record.criterion] = moved.record.value
     elif isinstance(moved.record, ExtraAnswer):
-        extras[moved.record.field] = moved.record.value
+        field_, value = moved.record.field, moved.record.value
+        # An answer replaces its held draft; a held draft of None is no draft (as stored).
+        extras.pop(field_ if is_held(field_) else held_field(field_), None)
+        if value is not None or not is_held(field_):
+            extras[field_] = value
     status: Status = "completed" if moved.completed else "in_progress"
     return replace(
         progress, position=moved.position, status=status, answers=answers, extras=extras
@@ -166,16 +176,21 @@ def advance(
         if position <= 1:  # nothing to go back to before the first statement
             return Stale()
         return Moved(position - 1, None, completed=False)
-    record = _read(step, questionnaire, action)
-    if isinstance(record, Declined | Invalid):
+    record = _read(step, questionnaire, action, progress.extras)
+    if isinstance(record, Declined | Invalid | Stale):
         return record
+    if isinstance(record, ExtraAnswer) and is_held(record.field):
+        return Moved(position, record, completed=False)  # asked to confirm (or to edit) first
     last = len(steps(questionnaire)) - 1
     return Moved(position + 1, record, completed=position == last)
 
 
 def _read(
-    step: Step, questionnaire: Questionnaire, action: Pick | Typed
-) -> Record | Declined | Invalid | None:
+    step: Step,
+    questionnaire: Questionnaire,
+    action: Pick | Typed,
+    extras: Mapping[str, str | None],
+) -> Record | Declined | Invalid | Stale | None:
     """The record an input makes at a step; None for consent, which records nothing itself."""
     if step.kind == "consent":
         answer = action.value if isinstance(action, Pick) else _consent_word(action.text)
@@ -196,10 +211,47 @@ def _read(
     if step.kind == "choice":
         option = _option(step.optional, action)
         return Invalid(step) if option is None else ExtraAnswer(step.optional.id, option)
-    text = action.text.strip() if isinstance(action, Typed) else ""
-    if not text or len(text) > step.optional.max_length:
+    return _comment(step, step.optional, action, extras.get(held_field(step.optional.id)))
+
+
+def _comment(
+    step: Step, optional: OptionalStep, action: Pick | Typed, held: str | None
+) -> Record | Invalid | Stale:
+    """Free text, cleaned; one that seems to carry a phone or ID-card number is held (stored
+    as a draft, not as the comment) until the citizen sends it as is or edits it."""
+    if isinstance(action, Pick):
+        if held is not None and action.value == send_value(held):
+            return ExtraAnswer(optional.id, held)
+        if held is not None and action.value == EDIT:
+            return ExtraAnswer(held_field(optional.id), None)
+        if action.value.startswith(_SEND) or action.value == EDIT:
+            return Stale()  # a button of an earlier draft: never send what it did not show
         return Invalid(step)
-    return ExtraAnswer(step.optional.id, text)
+    if held is not None and read_number(action.text) is not None:
+        return Invalid(step, "choice")  # a number not on the confirmation's list: not a comment
+    text = clean_comment(action.text)
+    if not text:
+        return Invalid(step, "empty")  # only invisible characters: no comment
+    if len(text) > optional.max_length:
+        return Invalid(step, "too_long")
+    if personal_number_in(text) is not None:
+        return ExtraAnswer(held_field(optional.id), text)
+    return ExtraAnswer(optional.id, text)
+
+
+def held_field(field_: str) -> str:
+    """Where a free-text answer waits for the citizen's confirmation (an extras field)."""
+    return f"{field_}{_HELD}"
+
+
+def is_held(field_: str) -> bool:
+    """Whether an extras field is a held draft rather than an answer."""
+    return field_.endswith(_HELD)
+
+
+def send_value(held: str) -> str:
+    """The "send as is" button's value, naming the draft it was shown for."""
+    return _SEND + hashlib.sha256(held.encode()).hexdigest()[:8]
 
 
 def _scale_value(action: Pick | Typed, allow_na: bool) -> str | None:

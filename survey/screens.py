@@ -7,7 +7,21 @@ from dataclasses import dataclass
 
 from survey.actions import AgencyPage, Answer, ButtonAction, ChooseAgency, Forget, GoBack, Resume
 from survey.actions import SetLanguage as SetLanguageAction
-from survey.flow import AGREE, DECLINE, NOT_APPLICABLE, SKIP, Progress, Record, ScaleAnswer, Step
+from survey.flow import (
+    AGREE,
+    DECLINE,
+    EDIT,
+    NOT_APPLICABLE,
+    SKIP,
+    ExtraAnswer,
+    Progress,
+    Record,
+    ScaleAnswer,
+    Step,
+    held_field,
+    is_held,
+    send_value,
+)
 from survey.flow import steps as all_steps
 from survey.models import Language, Questionnaire
 from survey.texts import say
@@ -77,6 +91,13 @@ def step_screen(
     prompt = step.optional.prompt.in_(language)
     skip = Choice(say(language, "skip"), Answer(rid, position, SKIP))
     if step.kind == "text":
+        held = progress.extras.get(held_field(step.optional.id))
+        if held is not None:
+            # Sending as is moves forward, so it comes first (the UI contract); skip stays.
+            send = Choice(say(language, "comment_send"), Answer(rid, position, send_value(held)))
+            edit = Choice(say(language, "comment_edit"), Answer(rid, position, EDIT))
+            confirm = ((send,), (edit,), (skip,), back) if back else ((send,), (edit,), (skip,))
+            return Screen(say(language, "comment_personal"), confirm)
         rows_text = ((skip,), back) if back else ((skip,),)
         return Screen(say(language, "optional_text", typed=typed, prompt=prompt), rows_text)
     options = [
@@ -108,6 +129,8 @@ def answered_text(
     """The pressed message rewritten to show the chosen answer, without its buttons."""
     if record is None or step.kind == "consent":
         return None
+    if isinstance(record, ExtraAnswer) and is_held(record.field):
+        return None if record.value is not None else say(language, "comment_edit")
     if isinstance(record, ScaleAnswer):
         assert step.criterion is not None
         answer = (

@@ -31,6 +31,13 @@ _VI: dict[str, str] = {
     "skip": "Bỏ qua",
     "optional_choice": "{prompt}",
     "optional_text": "{prompt}\n\nGõ ý kiến của Ông/Bà rồi gửi, hoặc bấm «Bỏ qua».",
+    "comment_personal": (
+        "Góp ý của Ông/Bà có vẻ có số điện thoại hoặc số CCCD/CMND. Góp ý được cán bộ "
+        "cơ quan đọc, nên xin đừng ghi thông tin cá nhân.\n\n"
+        "Ông/Bà muốn gửi như vậy, hay sửa lại?"
+    ),
+    "comment_send": "Gửi như vậy",
+    "comment_edit": "Sửa lại",
     "answered": "{text}\n→ {answer}",
     "skipped": "Bỏ qua",
     "thanks": (
@@ -51,6 +58,7 @@ _VI: dict[str, str] = {
     "hint_scale": "Vui lòng bấm một nút bên dưới, hoặc gõ một chữ số từ 1 đến 5.",
     "hint_choice": "Vui lòng bấm một lựa chọn bên dưới, hoặc «Bỏ qua».",
     "hint_text": "Ý kiến quá dài (tối đa {limit} ký tự). Vui lòng rút gọn, hoặc bấm «Bỏ qua».",
+    "hint_text_empty": "Tin nhắn không có chữ nào. Vui lòng gõ ý kiến, hoặc bấm «Bỏ qua».",
     "hint_idle": "Gõ /start để bắt đầu đánh giá, /help để xem hướng dẫn.",
     "edited": (
         "Bot không đọc tin nhắn đã sửa; câu trả lời đã ghi giữ nguyên. "
@@ -147,6 +155,7 @@ _VI: dict[str, str] = {
     "hint_text_typed": (
         "Ý kiến quá dài (tối đa {limit} ký tự). Vui lòng rút gọn, hoặc gõ «bỏ qua»."
     ),
+    "hint_text_empty_typed": "Tin nhắn không có chữ nào. Vui lòng gõ ý kiến, hoặc gõ «bỏ qua».",
     "hint_media_typed": "Bot chỉ đọc tin nhắn chữ. Vui lòng gõ số của lựa chọn.",
     "hint_number": "Không có lựa chọn số {number}. Vui lòng gõ một số trong danh sách.",
     "refused_typed": "Lựa chọn này không còn hiệu lực.",
@@ -195,6 +204,13 @@ _EN: dict[str, str] = {
     "skip": "Skip",
     "optional_choice": "{prompt}",
     "optional_text": "{prompt}\n\nType your comment and send it, or press “Skip”.",
+    "comment_personal": (
+        "Your comment seems to contain a phone number or an ID-card number. Comments are read "
+        "by the agency's staff, so please leave out personal details.\n\n"
+        "Send it as it is, or edit it?"
+    ),
+    "comment_send": "Send as is",
+    "comment_edit": "Edit",
     "answered": "{text}\n→ {answer}",
     "skipped": "Skipped",
     "thanks": (
@@ -217,6 +233,7 @@ _EN: dict[str, str] = {
     "hint_text": (
         "That comment is too long (at most {limit} characters). Shorten it, or press “Skip”."
     ),
+    "hint_text_empty": "That message has no visible text. Type your comment, or press “Skip”.",
     "hint_idle": "Type /start to rate an agency, /help for help.",
     "edited": (
         "Edited messages are not read; the recorded answer stands. "
@@ -307,6 +324,7 @@ _EN: dict[str, str] = {
     "hint_text_typed": (
         "That comment is too long (at most {limit} characters). Shorten it, or type “skip”."
     ),
+    "hint_text_empty_typed": "That message has no visible text. Type your comment, or “skip”.",
     "hint_media_typed": "The bot reads text messages only. Please type the number of your choice.",
     "hint_number": "There is no choice number {number}. Please type a number from the list.",
     "refused_typed": "That choice is no longer valid.",

@@ -400,3 +400,95 @@ async def test_forgetting_is_confirmed_in_the_citizens_language(services: Servic
     reply = await _press(services.conversation, citizen, confirm.choices[0])
     assert reply.edit is not None
     assert reply.edit.startswith("Deleted")
+
+
+async def _at_the_comment(services: Services, citizen: Citizen) -> Screen:
+    """Start a survey and press forward up to its free-text comment."""
+    conversation = services.conversation
+    screen = _only_screen(await conversation.start(citizen, "ubnd_xa_a", NOW))
+    while not screen.choices or _step_kind(services, screen) != "text":
+        screen = _only_screen(await _press(conversation, citizen, _forward(services, screen)))
+    return screen
+
+
+async def _comments(services: Services) -> list[tuple[str, str | None]]:
+    rows = await services.database.fetch_all(
+        "SELECT field, value FROM extras WHERE field LIKE 'comment%' ORDER BY field"
+    )
+    return [(row["field"], row["value"]) for row in rows]
+
+
+async def test_a_comment_with_a_phone_number_is_confirmed_before_it_is_stored(
+    services: Services,
+) -> None:
+    conversation = services.conversation
+    citizen = _citizen(services)
+    await _at_the_comment(services, citizen)
+    typed = "Cán bộ tốt, có gì gọi tôi 0912 345 678"
+
+    warned = _only_screen(await conversation.type(citizen, typed, NOW))
+    assert "số điện thoại" in warned.text
+    assert _labels(warned)[:3] == ["Gửi như vậy", "Sửa lại", "Bỏ qua"]  # forward comes first
+    assert not any(LONE_SCALE_DIGIT.match(label) for label in _labels(warned))
+    assert ("comment", typed) not in await _comments(services)  # not a comment yet
+
+    edited = await _press(conversation, citizen, warned.choices[1])  # "Sửa lại"
+    assert edited.edit == "Sửa lại"
+    assert "Gõ ý kiến" in _only_screen(edited).text  # asked again, nothing kept
+    assert await _comments(services) == []
+
+    warned = _only_screen(await conversation.type(citizen, "CCCD 001099012345 ạ", NOW))
+    assert "CCCD" in warned.text
+    # The draft lives in the database: coming back later shows the same question.
+    resume = _only_screen(await conversation.start(citizen, None, NOW))
+    again = _only_screen(await _press(conversation, citizen, resume.choices[0]))
+    assert again == warned
+    sent = _only_screen(await _press(conversation, citizen, again.choices[0]))  # send as is
+    assert sent.text.startswith("Cảm ơn")
+    assert await _comments(services) == [("comment", "CCCD 001099012345 ạ")]
+    assert await _count(services, "SELECT SUM(comments) FROM daily_responses") == 1
+
+
+async def test_an_earlier_drafts_send_button_sends_nothing(services: Services) -> None:
+    conversation = services.conversation
+    citizen = _citizen(services)
+    await _at_the_comment(services, citizen)
+    first = _only_screen(await conversation.type(citizen, "gọi 0912345678", NOW))
+    second = _only_screen(await conversation.type(citizen, "gọi 0987 654 321 nhé", NOW))
+    stale = await _press(conversation, citizen, first.choices[0])
+    assert stale.notice == "Câu trả lời này đã được ghi nhận trước đó."
+    assert stale.screens == ()
+    assert await _comments(services) == [("comment_held", "gọi 0987 654 321 nhé")]
+    assert _only_screen(await _press(conversation, citizen, second.choices[0])).choices == ()
+    assert await _comments(services) == [("comment", "gọi 0987 654 321 nhé")]
+
+
+async def test_an_ordinary_comment_is_stored_cleaned_without_a_warning(
+    services: Services,
+) -> None:
+    citizen = _citizen(services)
+    await _at_the_comment(services, citizen)
+    typed = "  Hẹn 12/10/2026, chờ 3 tiếng\x0b\x1b[0m\x00 ở quầy số 5 \u200b"
+    thanks = _only_screen(await services.conversation.type(citizen, typed, NOW))
+    assert thanks.text.startswith("Cảm ơn")
+    assert await _comments(services) == [("comment", "Hẹn 12/10/2026, chờ 3 tiếng[0m ở quầy số 5")]
+
+
+async def test_a_comment_of_invisible_characters_is_no_comment(services: Services) -> None:
+    citizen = _citizen(services)
+    prompt = await _at_the_comment(services, citizen)
+    reply = await services.conversation.type(citizen, "\u200b \u200d\ufeff\u3164", NOW)
+    assert reply.notice is not None
+    assert "không có chữ" in reply.notice
+    assert _only_screen(reply).choices == prompt.choices  # the same step, asked again
+    assert await _comments(services) == []
+    assert await _count(services, "SELECT COUNT(*) FROM responses WHERE status = 'completed'") == 0
+
+
+async def test_a_lone_surrogate_in_a_comment_is_dropped_not_a_crash(services: Services) -> None:
+    # A JSON "\ud83d" escape arrives as a lone surrogate; SQLite cannot encode it.
+    citizen = _citizen(services)
+    await _at_the_comment(services, citizen)
+    thanks = _only_screen(await services.conversation.type(citizen, "tốt \ud83d lắm", NOW))
+    assert thanks.text.startswith("Cảm ơn")
+    assert await _comments(services) == [("comment", "tốt  lắm")]

@@ -213,3 +213,26 @@ async def test_an_empty_period_still_writes_the_header_and_index(settings, tmp_p
     assert list(rows[0]) == list(FIXED_COLUMNS)
     assert len(rows) == 1
     assert workbook[INDEX_SHEET]["A1"].value == "SIPAS 2026-10"
+
+
+async def test_xlsx_export_succeeds_with_control_characters_stored_before_cleaning(
+    settings, tmp_path
+):
+    # Rows stored before comments were cleaned: XML cannot hold \x0b, \x1b, \x00 or a
+    # C1 control, and openpyxl refused the whole file (a "system error" for every export).
+    raw = "Chờ\x0b lâu\x1b[31m quá\x00 \x85=1"
+    database = await Database.open(settings.storage.path)
+    try:
+        async with database.transaction() as connection:
+            await connection.execute(
+                "UPDATE extras SET value = ? WHERE field = 'comment' AND value = 'Chờ lâu quá'",
+                (raw,),
+            )
+    finally:
+        await database.close()
+
+    out = await export(settings, OCTOBER, "xlsx", tmp_path / "x.xlsx", None, [TABLE])
+
+    sheet = openpyxl.load_workbook(out)[RESPONSES_SHEET]
+    comments = [row[-1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "Chờ lâu[31m quá =1" in comments  # the "=" no longer first: still only text

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 import pytest
 
 from bot.questionnaires import load_catalogue
 from survey.flow import (
+    EDIT,
     Action,
     Back,
     Declined,
@@ -23,6 +25,9 @@ from survey.flow import (
     Typed,
     advance,
     current_step,
+    held_field,
+    moved_on,
+    send_value,
     steps,
 )
 from survey.models import Questionnaire
@@ -239,3 +244,55 @@ def test_decomposed_vietnamese_is_understood_like_composed(
     outcome = _do(position, Typed(unicodedata.normalize("NFD", typed)))
     assert isinstance(outcome, Moved)
     assert expected in (outcome, outcome.record)
+
+
+HELD = "gọi 0912 345 678"
+
+
+def _held(draft: str | None = HELD) -> Progress:
+    extras = {} if draft is None else {held_field("comment"): draft}
+    return replace(_at(COMMENT), extras=extras)
+
+
+@pytest.mark.parametrize(
+    ("draft", "action", "outcome"),
+    [
+        # A comment with a phone or ID-card number is held at the same step, not recorded.
+        (None, Typed(HELD), Moved(COMMENT, ExtraAnswer("comment_held", HELD), False)),
+        (
+            None,
+            Typed("CMND 182345678"),
+            Moved(COMMENT, ExtraAnswer("comment_held", "CMND 182345678"), False),
+        ),
+        # Sending it as is records it and completes; editing drops the draft; skip skips.
+        (HELD, Pick(send_value(HELD)), Moved(COMMENT + 1, ExtraAnswer("comment", HELD), True)),
+        (HELD, Pick(EDIT), Moved(COMMENT, ExtraAnswer("comment_held", None), False)),
+        (HELD, Pick("skip"), Moved(COMMENT + 1, ExtraAnswer("comment", None), True)),
+        # A new text replaces the draft; one without a number is the comment.
+        (HELD, Typed("Rất tốt"), Moved(COMMENT + 1, ExtraAnswer("comment", "Rất tốt"), True)),
+        # The send button of another draft, or with no draft: nothing is sent.
+        (HELD, Pick(send_value("gọi 0987 654 321")), Stale()),
+        (None, Pick(send_value(HELD)), Stale()),
+        (None, Pick(EDIT), Stale()),
+        # A number off the confirmation's list is a slip, not a comment.
+        (HELD, Typed("3"), Invalid(steps(SIPAS)[COMMENT], "choice")),
+        # Only invisible characters: no comment, asked again.
+        (None, Typed("\u200b\u200b \ufeff"), Invalid(steps(SIPAS)[COMMENT], "empty")),
+    ],
+)
+def test_a_comment_with_a_personal_number_waits_for_confirmation(
+    draft: str | None, action: Action, outcome: Outcome
+) -> None:
+    progress = _held(draft)
+    assert advance(SIPAS, progress, COMMENT, action) == outcome
+
+
+def test_a_stored_answer_replaces_the_held_draft() -> None:
+    held = moved_on(_held(None), Moved(COMMENT, ExtraAnswer("comment_held", HELD), False))
+    assert held.extras == {"comment_held": HELD}
+    assert held.position == COMMENT
+    edited = moved_on(held, Moved(COMMENT, ExtraAnswer("comment_held", None), False))
+    assert edited.extras == {}
+    sent = moved_on(held, Moved(COMMENT + 1, ExtraAnswer("comment", HELD), True))
+    assert sent.extras == {"comment": HELD}
+    assert sent.status == "completed"

@@ -1,17 +1,20 @@
-"""Retention and pruning: old responses go, their counts stay; old idempotency records go."""
+"""Retention, expiry and pruning: old and abandoned responses go, counts stay; old records go."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pydantic import SecretStr
+import pytest
+from pydantic import SecretStr, ValidationError
 
-from bot.config import AgencyEntry, Settings
+from bot.config import AgencyEntry, PrivacySection, Settings
 from bot.housekeeping import tidy
 from bot.services import open_services
 from storage.imports import store_paper_responses
+from survey.flow import Moved, ScaleAnswer
 from survey.paper import PaperResponse
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -68,3 +71,63 @@ async def test_without_retention_nothing_is_deleted(tmp_path: Path) -> None:
     finally:
         await services.close()
     assert count(settings.storage.path, "SELECT count(*) FROM responses") == 1
+
+
+async def test_unfinished_responses_expire_after_a_week_idle_and_counts_stay(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(tmp_path, retention_days=0)
+    assert settings.privacy.expire_unfinished_days == 7  # the default
+    services = await open_services(settings)
+    store = services.responses
+    day = timedelta(days=1)
+
+    async def answered(respondent: str, started: datetime, answered: datetime) -> None:
+        begun = await store.start_response(respondent, "telegram", "a", "counter-5", started)
+        consented = await store.record(begun, Moved(1, None, False), started)
+        assert consented is not None
+        await store.record(consented, Moved(2, ScaleAnswer("access_1", 4), False), answered)
+
+    try:
+        await store_paper_responses(
+            services.database, [form(date(2026, 9, 1))], settings.bot.zone, NOW
+        )
+        await answered("abandoned", NOW - 10 * day, NOW - 10 * day)
+        await answered("resuming", NOW - 10 * day, NOW - 6 * day)  # touched within the week
+        await store.start_response("restarter", "telegram", "a", "counter-5", NOW - 9 * day)
+        await store.start_response("restarter", "telegram", "a", "counter-5", NOW - 8 * day)
+        path = settings.storage.path
+        before = count(path, "SELECT sum(responses) FROM daily_responses")
+        assert count(path, "SELECT count(*) FROM responses WHERE status = 'cancelled'") == 1
+        with caplog.at_level(logging.INFO, logger="bot.housekeeping"):
+            assert await tidy(services, NOW) == 3  # abandoned, and both of the restarter's
+        resumed = await store.open_response("resuming")
+        gone = await store.open_response("abandoned")
+    finally:
+        await services.close()
+    assert gone is None
+    assert resumed is not None
+    assert resumed.answers == {"access_1": 4}
+    assert resumed.position == 2
+    assert count(path, "SELECT count(*) FROM responses WHERE status != 'completed'") == 1
+    assert count(path, "SELECT count(*) FROM answers") == 5 + 1  # the paper form's, resuming's
+    assert count(path, "SELECT sum(responses) FROM daily_responses") == before == 1
+    assert "expired 3 unfinished responses" in caplog.text
+
+
+async def test_a_shorter_expiry_is_configurable_and_below_one_day_is_refused(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(tmp_path, retention_days=0)
+    privacy = settings.privacy.model_copy(update={"expire_unfinished_days": 2})
+    settings = settings.model_copy(update={"privacy": privacy})
+    services = await open_services(settings)
+    try:
+        await services.responses.start_response(
+            "p", "zalo", "a", "counter-5", NOW - timedelta(days=3)
+        )
+        assert await tidy(services, NOW) == 1
+    finally:
+        await services.close()
+    with pytest.raises(ValidationError):
+        PrivacySection(expire_unfinished_days=0)

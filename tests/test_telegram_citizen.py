@@ -264,3 +264,35 @@ async def test_typing_a_name_without_diacritics_finds_the_agency(bot: Any) -> No
     app, request = bot
     await feed(app, text_update(CITIZEN, "tu phap"))
     assert [label for label, _ in request.last_buttons()] == ["Sở Tư pháp"]
+
+
+def comments_in(settings: Settings) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(settings.storage.path) as db:
+        return list(db.execute("SELECT field, value FROM extras WHERE field LIKE 'comment%'"))
+
+
+async def test_a_phone_number_in_a_comment_is_confirmed_with_buttons(
+    bot: Any, settings: Settings
+) -> None:
+    app, request = bot
+    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
+    await press(app, request, "Đồng ý")
+    for _ in range(19):
+        await press(app, request, "4")
+    while "Gõ ý kiến" not in request.last_text():  # the choices before the comment
+        await press(app, request, request.last_buttons()[0][0])
+    typed = "Quầy 3 chậm, gọi tôi +84 912.345.678"
+
+    await feed(app, text_update(CITIZEN, typed))
+    assert "số điện thoại" in request.last_text()
+    labels = [label for label, _ in request.last_buttons()]
+    assert labels[:3] == ["Gửi như vậy", "Sửa lại", "Bỏ qua"]
+    assert ("comment", typed) not in comments_in(settings)
+
+    await press(app, request, "Sửa lại")
+    assert request.sent("editMessageText")[-1].params["text"] == "Sửa lại"
+    assert "Gõ ý kiến" in request.last_text()
+    await feed(app, text_update(CITIZEN, "Quầy 3 chậm, gọi tôi +84 912 345 678"))
+    await press(app, request, "Gửi như vậy")
+    assert "Cảm ơn" in request.last_text()
+    assert comments_in(settings) == [("comment", "Quầy 3 chậm, gọi tôi +84 912 345 678")]

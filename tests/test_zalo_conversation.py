@@ -366,3 +366,49 @@ async def test_a_phone_clock_far_off_does_not_block_answers(
         await chat.handle(Incoming(CITIZEN, "4", "m2", t - 3598), NOW)
         stored = await stored_answers(services, CITIZEN)
     assert list(stored.values()) == [4]
+
+
+async def test_a_phone_number_in_a_comment_is_confirmed_with_numbered_choices(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        text = citizen.last()
+        while "(không bắt buộc)" not in text or numbers(text) != {1}:
+            (text,) = await citizen.say("3" if is_statement(text) else "1")
+        (warned,) = await citizen.say("Chờ lâu. SĐT 0912-345-678")
+        assert "số điện thoại" in warned
+        assert "1 – Gửi như vậy" in warned
+        assert "2 – Sửa lại" in warned
+        assert numbers(warned) == {0, 1, 2}  # 0 skips; never a 1–5 list
+        (asked,) = await citizen.say("2")  # edit
+        assert "Gõ ý kiến" in asked
+        (warned,) = await citizen.say("Chờ lâu. CMND 182345678")
+        (thanks,) = await citizen.say("1")  # send as is
+        assert "Cảm ơn" in thanks
+        comments = await bot.services.database.fetch_all(
+            "SELECT field, value FROM extras WHERE field LIKE 'comment%'"
+        )
+    assert [(row["field"], row["value"]) for row in comments] == [
+        ("comment", "Chờ lâu. CMND 182345678")
+    ]
+
+
+async def test_a_number_not_on_the_comment_confirmation_is_not_a_comment(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo) as bot:
+        citizen = await started(zalo)
+        text = citizen.last()
+        while "(không bắt buộc)" not in text or numbers(text) != {1}:
+            (text,) = await citizen.say("3" if is_statement(text) else "1")
+        await citizen.say("gọi 0912345678")
+        (hint,) = await citizen.say("3")  # a slip of the finger, not the comment "3"
+        assert "Vui lòng gõ số của một lựa chọn" in hint
+        assert "Gửi như vậy" in hint  # the confirmation again
+        comments = await bot.services.database.fetch_all(
+            "SELECT field, value FROM extras WHERE field LIKE 'comment%'"
+        )
+    assert [(row["field"], row["value"]) for row in comments] == [
+        ("comment_held", "gọi 0912345678")
+    ]
