@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.digest_delivery import deliver_due_digests
 from bot.zalo_jobs import zalo_digest
@@ -213,6 +215,18 @@ async def test_officials_use_the_same_commands_as_text(tmp_path: Path, zalo: Zal
         assert "bản tin" in subscribed
         (export,) = await boss.say("/export month")
         assert "Telegram" in export
+
+
+async def test_an_export_asked_for_on_zalo_leaves_no_temporary_folder(
+    tmp_path: Path, zalo: ZaloEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    async with running(tmp_path, zalo, extra=official_config()):
+        (export,) = await ZaloCitizen(zalo, OFFICIAL).say("/xuat month csv")
+        assert "Telegram" in export  # no file on Zalo: the reply says where to get one
+    assert list(temp.iterdir()) == []
 
 
 async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
