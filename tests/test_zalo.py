@@ -14,6 +14,7 @@ from bot.digest_delivery import deliver_due_digests
 from bot.zalo_jobs import zalo_digest
 from handlers.conversation import Citizen, pseudonym
 from survey.period import Period
+from tests.webhook_probes import MB, Answer, announce, deeply_nested, post_all
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (
     CITIZEN,
@@ -31,6 +32,8 @@ from tests.zalo_support import (
     running,
     stored_answers,
 )
+
+HOOK, HOOK_SECRET = "/zalo/hook", "hook-secret-123"
 
 
 async def test_a_citizen_takes_the_whole_survey_by_typing_numbers(
@@ -233,11 +236,7 @@ async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
     port = free_port()
-    zalo_extra = (
-        f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/zalo/hook"\n'
-        f'port = {port}\nsecret_token = "hook-secret-123"'
-    )
-    async with running(tmp_path, zalo, zalo_extra=zalo_extra) as bot:
+    async with running(tmp_path, zalo, zalo_extra=webhook_config(port)) as bot:
         assert zalo.webhook is not None
         start = zalo.make_update(CITIZEN, "/start ubnd_xa_a")
         post = zalo.post_webhook
@@ -264,6 +263,34 @@ async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
     assert isinstance(texts, list)
     assert len(zalo.texts(CITIZEN)) == 4
     assert "Câu 3/19" in zalo.texts(CITIZEN)[-1]
+
+
+def webhook_config(port: int) -> str:
+    return (
+        f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}{HOOK}"\n'
+        f'port = {port}\nsecret_token = "{HOOK_SECRET}"'
+    )
+
+
+async def test_the_webhook_judges_the_headers_before_reading_a_body_and_caps_it(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    port = free_port()
+    right = {"X-Bot-Api-Secret-Token": HOOK_SECRET, "Content-Type": "application/json"}
+    async with running(tmp_path, zalo, zalo_extra=webhook_config(port)):
+        for headers in ({**right, "X-Bot-Api-Secret-Token": "wrong-secret"}, {}):
+            # 5 MB announced, 64 KB sent: refused at once, the rest never read.
+            refused = await _thread(announce, port, HOOK, 5 * MB, headers)
+            assert refused == Answer(403, hung_up=True)
+        too_big = await _thread(announce, port, HOOK, 2 * MB, right)
+        assert too_big == Answer(413, hung_up=True)
+        assert await _thread(post_all, port, HOOK, deeply_nested(), right) == 400
+        assert zalo.texts(CITIZEN) == []
+        # …and the bot still serves.
+        assert (
+            await _thread(zalo.post_webhook, zalo.make_update(CITIZEN, "/start ubnd_xa_a")) == 200
+        )
+        await _thread(zalo.wait_for, CITIZEN, 1)
 
 
 async def _thread(function: object, *args: object, **kwargs: object) -> object:
