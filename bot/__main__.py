@@ -12,6 +12,7 @@ from pathlib import Path
 from bot import commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, redact
+from bot.output_paths import check_media_dir
 from storage.database import StorageError
 from survey.catalogue import QuestionnaireError
 
@@ -115,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":  # the demo writes its own config
             return asyncio.run(commands.demo(args))
         settings: Settings = load_settings(resolve_config(args.config))
+        if args.command in ("run", "check-config"):
+            check_media_dir(settings)
         token, zalo = settings.telegram.token, settings.zalo.token
         redact(
             [

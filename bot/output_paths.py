@@ -1,10 +1,10 @@
-"""Where a command may write: never over the database or the config, over a file only if forced."""
+"""Where the bot writes and what it serves: never the database or the config."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 # SQLite keeps committed answers in these beside the database until a checkpoint.
 _DATABASE_COMPANIONS = ("-wal", "-shm", "-journal")
@@ -51,6 +51,21 @@ def check_output(out: Path, settings: Settings, *, force: bool, folder: bool = F
         raise OutputPathError(f"{out} is the bot's database or config; choose another file")
     if out.exists() and not force:
         raise OutputPathError(f"{out} exists; add --force to overwrite it")
+
+
+def check_media_dir(settings: Settings) -> None:
+    """ConfigError if the chart server would publish a folder holding the database or config.
+
+    Only chart names are served, but a folder of its own keeps a wrong guess from mattering.
+    """
+    zalo = settings.zalo
+    if zalo.public_media_url and any(holds(zalo.media_dir, p) for p in protected_files(settings)):
+        raise ConfigError(
+            settings.source,
+            "zalo.media_dir",
+            f"{zalo.media_dir} holds the database or the config, and its files are public; "
+            "give the charts a folder of their own (default data/media)",
+        )
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -16,6 +16,7 @@ from bot.webhooks import GuardedWebhook
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
+CHART_NAME = r"sipas-[0-9a-f]{32}\.png"
 # Takes one update body; True once it is stored (or was already), False if handling failed.
 Receive = Callable[[Any], Awaitable[bool]]
 
@@ -30,7 +31,8 @@ def serve(section: ZaloSection, receive: Receive) -> tornado.httpserver.HTTPServ
         media = urlparse(section.public_media_url).path.rstrip("/")
         section.media_dir.mkdir(parents=True, exist_ok=True)
         folder = {"path": str(section.media_dir)}
-        routes.append((f"{media}/(.*)", tornado.web.StaticFileHandler, folder))
+        # Only the names publish_chart writes: whatever else lies in the folder stays private.
+        routes.append((f"{media}/({CHART_NAME})", tornado.web.StaticFileHandler, folder))
     server = tornado.httpserver.HTTPServer(tornado.web.Application(routes))
     server.listen(section.port, section.listen)
     return server

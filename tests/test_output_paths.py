@@ -1,6 +1,7 @@
 """Where `export`, `qr` and `digest --dry-run` may write, as an operator runs them: never over
 the database or the config, over an existing file only with --force, and a wrong --out is one
-line on stderr, not a traceback (subprocesses on a config and a SQLite file in tmp_path)."""
+line on stderr, not a traceback. And the Zalo chart folder, which is public, may not hold the
+database or the config. Subprocesses on a config and a SQLite file in tmp_path."""
 
 from __future__ import annotations
 
@@ -106,3 +107,20 @@ def test_digest_preview_into_a_full_folder_needs_force(setup: Setup, tmp_path: P
     result = run_cli(setup, *args, "--force")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "notes.txt").read_bytes() == KEEP
+
+
+@pytest.mark.parametrize("media_dir", ["data", "."], ids=["database-folder", "config-folder"])
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_a_public_chart_folder_holding_the_database_or_config_is_refused(
+    tmp_path: Path, media_dir: str, command: str
+) -> None:
+    setup = make_setup(tmp_path)
+    zalo = (
+        '[zalo]\ntoken = "1234:not-a-real-token"\nbase_url = "http://127.0.0.1:9"\n'
+        f'public_media_url = "https://sipas.example/media"\nmedia_dir = "{media_dir}"\n\n'
+    )
+    setup.config.write_text(zalo + setup.config.read_text("utf-8"), "utf-8")
+    result = run_cli(setup, command)
+    refused(result, "zalo.media_dir: ")
+    assert "holds the database or the config" in result.stderr
+    assert not setup.database.exists()  # refused before anything started

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.digest_delivery import deliver_due_digests
-from bot.zalo_jobs import zalo_digest
+from bot.zalo_jobs import publish_chart, zalo_digest
 from handlers.conversation import Citizen, pseudonym
 from survey.period import Period
 from tests.webhook_probes import MB, Answer, announce, deeply_nested, post_all
@@ -326,6 +326,26 @@ async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_u
     digest = zalo.texts(official)[1]
     assert "Bản tin SIPAS" in digest
     assert "16/11/2026" in digest
+
+
+async def test_the_chart_server_serves_chart_names_only(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo, zalo_extra=media_config()) as bot:
+        folder, base = bot.settings.zalo.media_dir, bot.settings.zalo.public_media_url
+        name = publish_chart(folder, b"\x89PNG a chart")
+        (folder / "charts").mkdir()
+        private = ["config.toml", "sipas.sqlite", "sipas.sqlite-wal", f"{name}.bak", "a.png"]
+        for other in [*private, f"charts/{name}"]:
+            (folder / other).write_bytes(b"not for the public")
+        async with httpx.AsyncClient() as client:
+            chart = await client.get(f"{base}/{name}")
+            refused = [(await client.get(f"{base}/{other}")).status_code for other in private]
+            nested = await client.get(f"{base}/charts/{name}")
+            climbing = await client.get(f"{base}/..%2Fsipas.sqlite")
+    assert chart.content == b"\x89PNG a chart"
+    assert refused == [404] * len(private)
+    assert (nested.status_code, climbing.status_code) == (404, 404)
 
 
 async def test_without_a_public_media_url_the_digest_is_text_only(
