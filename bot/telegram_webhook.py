@@ -75,6 +75,8 @@ class WebhookUpdater(Updater):
     ) -> None:
         if cert is not None or key is not None or unix is not None or not webhook_url:
             raise ValueError("the webhook is served on plain HTTP at listen:port, for a URL")
+        if not secret_token:
+            log.error("telegram: no [telegram] secret_token: every webhook POST is refused")
         path = "/" + url_path.lstrip("/")
         arguments = {"bot": self.bot, "update_queue": self.update_queue, "secret": secret_token}
         routes = [(rf"{re.escape(path.rstrip('/'))}/?", TelegramWebhook, arguments)]
