@@ -273,6 +273,9 @@ def _may_write(out: Path, settings: Settings, *, force: bool, folder: bool = Fal
     except OutputPathError as error:
         print(f"error: {error}", file=sys.stderr)
         return False
+    except OSError as error:  # e.g. a folder we may not list
+        print(f"error: cannot use {out}: {error.strerror or error}", file=sys.stderr)
+        return False
     return True
 
 
