@@ -12,6 +12,7 @@ from pathlib import Path
 from bot import commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, redact
+from bot.output_paths import check_media_dir
 from storage.database import StorageError
 from survey.catalogue import QuestionnaireError
 
@@ -38,12 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument("--agency", metavar="CODE", help="one agency (default: all)")
+    _force(export, "overwrite an existing --out file")
     digest = _command(sub, "digest", "preview each subscriber's weekly digest (text and PNG)")
     digest.add_argument(
         "--dry-run", action="store_true", required=True, help="write files, send nothing"
     )
     digest.add_argument("--out", type=Path, required=True, help="the folder to write into")
     digest.add_argument("--period", default=None, help="e.g. 2026-09-28..2026-10-04, 2026-09")
+    _force(digest, "write into a folder that is not empty")
     demo = _command(sub, "demo", "create a demo database and show what the bot makes of it")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder (demo/)")
     demo.add_argument("--responses", type=int, help="about this many responses (default ~4000)")
@@ -56,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument(
         "--valid-minutes", type=int, default=120, help="how long a --visit link is valid"
     )
+    _force(qr, "overwrite an existing poster file")
     qr.add_argument(
         "--channel",
         choices=("telegram", "zalo"),
@@ -75,6 +79,11 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _force(parser: argparse.ArgumentParser, text: str) -> None:
+    # Never the database or the config, even with --force: see bot.output_paths.
+    parser.add_argument("--force", action="store_true", help=text)
 
 
 def _command(
@@ -107,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":  # the demo writes its own config
             return asyncio.run(commands.demo(args))
         settings: Settings = load_settings(resolve_config(args.config))
+        if args.command in ("run", "check-config"):
+            check_media_dir(settings)
         token, zalo = settings.telegram.token, settings.zalo.token
         redact(
             [

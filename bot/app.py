@@ -17,6 +17,7 @@ from bot.digest_command import add_digest_handlers
 from bot.digest_delivery import schedule_digest
 from bot.housekeeping import schedule_housekeeping
 from bot.services import Services, configured_officials, open_services
+from bot.telegram_webhook import WebhookUpdater
 from bot.zalo import ZaloChannel, build_channel
 from bot.zalo_jobs import zalo_digest
 from handlers.context import BotContext, ChatServices, attach
@@ -140,6 +141,8 @@ def run_telegram(settings: Settings) -> None:
     application = build_application(settings)
     telegram = settings.telegram
     if telegram.mode == "webhook":
+        # Our endpoint on PTB's server: the secret checked first, the body capped.
+        application.updater = WebhookUpdater(application.bot, application.update_queue)
         webhook_url = telegram.webhook_url or ""
         application.run_webhook(
             listen=telegram.listen,

@@ -12,7 +12,14 @@ from bot.config import EXAMPLE_SECRET, Settings
 from bot.demo import run_demo, summary
 from bot.digests import write_dry_run
 from bot.exporting import write_period_export
-from bot.posters import deep_link, write_poster, write_zalo_poster, zalo_message
+from bot.output_paths import OutputPathError, check_output
+from bot.posters import (
+    check_poster_format,
+    deep_link,
+    write_poster,
+    write_zalo_poster,
+    zalo_message,
+)
 from bot.questionnaires import load_catalogue
 from bot.reporting import report
 from bot.services import check_catalogue, open_services
@@ -26,6 +33,9 @@ from survey.paper import PaperFormError
 from survey.period import PeriodError, parse_period
 
 log = logging.getLogger(__name__)
+
+MAX_VISIT_MINUTES = 366 * 24 * 60
+"""A printed visit link valid longer than a year is a typing mistake, not a plan."""
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,6 +137,8 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
     except PeriodError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if not _may_write(args.out, settings, force=args.force):
+        return 2
     services = await open_services(settings)
     try:
         agencies = [args.agency] if args.agency else None
@@ -144,6 +156,8 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
             out=args.out,
             language=settings.bot.default_language,
         )
+    except OSError as error:
+        return _cannot_write(args.out, error)
     finally:
         await services.close()
     print(f"wrote {out} ({period})")
@@ -156,12 +170,34 @@ async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
         known = ", ".join(a.code for a in settings.agencies)
         print(f"error: unknown agency {args.agency!r}; known codes: {known}", file=sys.stderr)
         return 2
+    if not 1 <= args.valid_minutes <= MAX_VISIT_MINUTES:
+        print(
+            f"error: --valid-minutes must be from 1 to {MAX_VISIT_MINUTES} (a year)",
+            file=sys.stderr,
+        )
+        return 2
+    out = args.out or Path(f"qr-{agency.code}.png")
+    try:
+        check_poster_format(out)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not _may_write(out, settings, force=args.force):
+        return 2
     payload = agency.code
     if args.visit:
         lifetime = timedelta(minutes=args.valid_minutes)
         secret = settings.privacy.secret.get_secret_value()
         payload = visit_token(secret, agency.code, datetime.now(UTC), lifetime)
-    out = args.out or Path(f"qr-{agency.code}.png")
+    try:
+        return await _write_qr(settings, args, agency.name, payload, out)
+    except OSError as error:
+        return _cannot_write(out, error)
+
+
+async def _write_qr(
+    settings: Settings, args: argparse.Namespace, agency_name: str, payload: str, out: Path
+) -> int:
     if args.channel == "zalo":
         # Zalo has no start payload: the QR opens the chat, the poster says what to send.
         if not (args.zalo_url or "").startswith(("https://", "http://")):
@@ -173,7 +209,7 @@ async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
             )
             return 2
         message = zalo_message(payload)
-        out = write_zalo_poster(agency.name, args.zalo_url, message, out)
+        out = write_zalo_poster(agency_name, args.zalo_url, message, out)
         print(f"wrote {out} ({args.zalo_url}; the citizen sends: {message})")
         return 0
     if args.zalo_url is not None:  # else a Telegram poster would be made without a word
@@ -184,7 +220,7 @@ async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
         print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)
         return 2
     link = deep_link(username, payload)
-    out = write_poster(agency.name, link, out)
+    out = write_poster(agency_name, link, out)
     print(f"wrote {out} ({link})")
     return 0
 
@@ -215,15 +251,37 @@ async def digest_command(settings: Settings, args: argparse.Namespace, now: date
         except PeriodError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+    if not _may_write(args.out, settings, force=args.force, folder=True):
+        return 2
     services = await open_services(settings)
     try:
         written = await write_dry_run(services, args.out, period, now)
+    except OSError as error:
+        return _cannot_write(args.out, error)
     finally:
         await services.close()
     for path in written:
         print(path)
     print(f"wrote {len(written) // 2} digest preview(s) to {args.out}")
     return 0
+
+
+def _may_write(out: Path, settings: Settings, *, force: bool, folder: bool = False) -> bool:
+    """Whether `out` may be written; if not, says why in one line."""
+    try:
+        check_output(out, settings, force=force, folder=folder)
+    except OutputPathError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    except OSError as error:  # e.g. a folder we may not list
+        print(f"error: cannot use {out}: {error.strerror or error}", file=sys.stderr)
+        return False
+    return True
+
+
+def _cannot_write(out: Path, error: OSError) -> int:
+    print(f"error: cannot write {out}: {error.strerror or error}", file=sys.stderr)
+    return 1
 
 
 async def migrate_database(settings: Settings) -> int:

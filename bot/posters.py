@@ -46,7 +46,7 @@ def qr_matrix(link: str) -> list[list[int]]:
 
 def write_poster(agency_name: str, link: str, out: Path) -> Path:
     """An A5-proportioned Telegram poster as PNG or SVG (by the extension of `out`)."""
-    _check_format(out)
+    check_poster_format(out)
     figure = Figure(figsize=PAGE, dpi=DPI)
     figure.text(
         0.5, 0.93, agency_name, ha="center", va="top", fontsize=20, weight="bold", wrap=True
@@ -60,7 +60,7 @@ def write_poster(agency_name: str, link: str, out: Path) -> Path:
 
 def write_zalo_poster(agency_name: str, chat_link: str, message: str, out: Path) -> Path:
     """The Zalo poster: the QR opens the bot's chat, the boxed `message` is what to send."""
-    _check_format(out)
+    check_poster_format(out)
     figure = Figure(figsize=PAGE, dpi=DPI)
     figure.text(
         0.5, 0.95, agency_name, ha="center", va="top", fontsize=20, weight="bold", wrap=True
@@ -95,7 +95,8 @@ def message_points(message: str) -> float:
     return min(MESSAGE_POINTS, room / (MONO_ADVANCE * max(len(message), 1)))
 
 
-def _check_format(out: Path) -> None:
+def check_poster_format(out: Path) -> None:
+    """ValueError (one line) unless `out` ends in a format the poster is written in."""
     if out.suffix.lower() not in (".png", ".svg"):
         raise ValueError(f"{out}: the poster is written as .png or .svg")
 

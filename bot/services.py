@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,16 +105,20 @@ async def _wire(settings: Settings, catalogue: Catalogue, database: Database) ->
 
     async def export_file(agencies: Sequence[str] | None, period: Period, fmt: str) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="sipas-export-"))
-        return await write_period_export(
-            scores,
-            database,
-            catalogue,
-            period=period,
-            agencies=agencies,
-            fmt="csv" if fmt == "csv" else "xlsx",
-            out=folder / f"sipas_{period.start}_{period.end}.{fmt}",
-            language=settings.bot.default_language,
-        )
+        try:
+            return await write_period_export(
+                scores,
+                database,
+                catalogue,
+                period=period,
+                agencies=agencies,
+                fmt="csv" if fmt == "csv" else "xlsx",
+                out=folder / f"sipas_{period.start}_{period.end}.{fmt}",
+                language=settings.bot.default_language,
+            )
+        except BaseException:  # a failed export leaves no half-written file behind
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     desk = OfficialDesk(
         officials,

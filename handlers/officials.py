@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,7 +39,8 @@ CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in alia
 INVITE_LIFETIME = timedelta(hours=72)
 VISIT_LIFETIME = timedelta(hours=2)
 FORMATS = ("csv", "xlsx")
-# Writes an export of the given agencies (None = all) and period; returns the file.
+# Writes an export of the given agencies (None = all) and period into a temporary folder of
+# its own; returns the file. Whoever receives it removes both with `discard_export`.
 ExportFile = Callable[[Sequence[str] | None, Period, str], Awaitable[Path]]
 
 
@@ -46,6 +48,13 @@ ExportFile = Callable[[Sequence[str] | None, Period, str], Awaitable[Path]]
 class DeskReply:
     text: str
     document: Path | None = None
+
+
+def discard_export(document: Path) -> None:
+    """Remove an export once sent (or not) and the temporary folder made for it."""
+    document.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: not a folder made for this file alone
+        document.parent.rmdir()
 
 
 # The link that opens the bot with a `start` payload: (bot username, payload) -> URL.

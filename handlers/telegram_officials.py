@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from telegram import Update
@@ -10,7 +9,7 @@ from telegram.constants import MessageLimit
 from telegram.ext import Application, CommandHandler
 
 from handlers.context import BotContext
-from handlers.officials import CANONICAL, COMMANDS, Request
+from handlers.officials import CANONICAL, COMMANDS, Request, discard_export
 from handlers.telegram import CHANNEL, PRIVATE, citizen_of
 from handlers.telegram_menus import publish_official_menu
 from survey.channels import split_text as split_lines
@@ -48,9 +47,7 @@ async def on_official_command(update: Update, context: BotContext) -> None:
         with reply.document.open("rb") as file:
             await chat.send_document(file, filename=reply.document.name, caption=reply.text)
     finally:
-        reply.document.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # the export's own temporary folder
-            reply.document.parent.rmdir()
+        discard_export(reply.document)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:

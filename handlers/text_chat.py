@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from handlers.conversation import Citizen, Conversation, Reply, pseudonym
-from handlers.officials import CANONICAL, OfficialDesk, Request
+from handlers.officials import CANONICAL, OfficialDesk, Request, discard_export
 from storage.menus import Menu, MenuStore
 from storage.responses import ResponseStore, UpdateKey
 from survey.answers import read_command_word, read_number
@@ -192,7 +192,7 @@ class TextChat:
         if reply.document is None:
             return _Shown(self._split(reply.text))
         # No file sending on a text-only channel: point to where the export can be had.
-        reply.document.unlink(missing_ok=True)
+        discard_export(reply.document)
         period = next((a for a in args if a[:1].isdigit()), "month")
         text = f"{reply.text}\n{say(language, 'export_elsewhere', period=period)}"
         return _Shown(self._split(text))

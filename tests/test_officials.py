@@ -7,6 +7,7 @@ completes a survey through the citizen flow. Time comes from an injected clock.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import re
@@ -22,6 +23,7 @@ import openpyxl
 import pytest
 from telegram.request import RequestData
 
+import bot.exporting
 from bot.app import SERVICES, build_application, on_shutdown, on_startup
 from bot.config import (
     AgencyEntry,
@@ -487,6 +489,20 @@ async def test_export_defaults_to_xlsx_with_both_sheets(chat: Chat) -> None:
     assert workbook.sheetnames == ["Phiếu trả lời", "Chỉ số"]
     assert workbook["Phiếu trả lời"].max_row == 1 + 3
     assert name in chat.request.seen
+    assert list(chat.temp.iterdir()) == []
+
+
+async def test_a_failed_export_tells_the_official_and_leaves_no_temporary_folder(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: Any) -> Path:
+        out: Path = args[3]
+        out.write_bytes(b"PK\x03\x04 half a workbook")  # the disk filled up mid-write
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(bot.exporting, "write_export", disk_full)
+    assert await chat.send(ADMIN, "/export 2026-10") == say("vi", "error")
+    assert chat.documents_to(ADMIN) == []
     assert list(chat.temp.iterdir()) == []
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from matplotlib.image import imread
 
 from bot.posters import deep_link, write_poster
@@ -54,3 +55,26 @@ def test_the_qr_command_writes_a_poster_and_refuses_an_unknown_agency(tmp_path: 
     refused = qr("--agency", "nope", "--bot-username", "sipas_bot", "--out", str(out))
     assert refused.returncode == 2
     assert "unknown agency 'nope'" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--out", "poster.txt"], "poster.txt: the poster is written as .png or .svg"),
+        (["--visit", "--valid-minutes", "-5"], "--valid-minutes must be from 1 to"),
+        (["--visit", "--valid-minutes", "0"], "--valid-minutes must be from 1 to"),
+        (["--visit", "--valid-minutes", "600000"], "--valid-minutes must be from 1 to"),
+        (["--visit", "--valid-minutes", str(10**13)], "--valid-minutes must be from 1 to"),
+    ],
+    ids=["txt", "negative", "zero", "over-a-year", "overflow"],
+)
+def test_a_bad_qr_request_is_one_line_and_writes_nothing(
+    tmp_path: Path, args: list[str], reason: str
+) -> None:
+    default = ["--out", str(tmp_path / "poster.png")]
+    wanted = [arg.replace("poster.txt", str(tmp_path / "poster.txt")) for arg in args]
+    done = qr("--agency", "ubnd_xa_a", "--bot-username", "sipas_bot", *default, *wanted)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert reason in done.stderr
+    assert list(tmp_path.iterdir()) == []

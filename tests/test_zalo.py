@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.digest_delivery import deliver_due_digests
-from bot.zalo_jobs import zalo_digest
+from bot.zalo_jobs import publish_chart, zalo_digest
 from handlers.conversation import Citizen, pseudonym
 from survey.period import Period
+from tests.webhook_probes import MB, Answer, announce, deeply_nested, post_all
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (
     CITIZEN,
@@ -29,6 +32,8 @@ from tests.zalo_support import (
     running,
     stored_answers,
 )
+
+HOOK, HOOK_SECRET = "/zalo/hook", "hook-secret-123"
 
 
 async def test_a_citizen_takes_the_whole_survey_by_typing_numbers(
@@ -215,15 +220,23 @@ async def test_officials_use_the_same_commands_as_text(tmp_path: Path, zalo: Zal
         assert "Telegram" in export
 
 
+async def test_an_export_asked_for_on_zalo_leaves_no_temporary_folder(
+    tmp_path: Path, zalo: ZaloEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    async with running(tmp_path, zalo, extra=official_config()):
+        (export,) = await ZaloCitizen(zalo, OFFICIAL).say("/xuat month csv")
+        assert "Telegram" in export  # no file on Zalo: the reply says where to get one
+    assert list(temp.iterdir()) == []
+
+
 async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:
     port = free_port()
-    zalo_extra = (
-        f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/zalo/hook"\n'
-        f'port = {port}\nsecret_token = "hook-secret-123"'
-    )
-    async with running(tmp_path, zalo, zalo_extra=zalo_extra) as bot:
+    async with running(tmp_path, zalo, zalo_extra=webhook_config(port)) as bot:
         assert zalo.webhook is not None
         start = zalo.make_update(CITIZEN, "/start ubnd_xa_a")
         post = zalo.post_webhook
@@ -250,6 +263,34 @@ async def test_webhook_checks_the_secret_and_accepts_both_envelopes(
     assert isinstance(texts, list)
     assert len(zalo.texts(CITIZEN)) == 4
     assert "Câu 3/19" in zalo.texts(CITIZEN)[-1]
+
+
+def webhook_config(port: int) -> str:
+    return (
+        f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}{HOOK}"\n'
+        f'port = {port}\nsecret_token = "{HOOK_SECRET}"'
+    )
+
+
+async def test_the_webhook_judges_the_headers_before_reading_a_body_and_caps_it(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    port = free_port()
+    right = {"X-Bot-Api-Secret-Token": HOOK_SECRET, "Content-Type": "application/json"}
+    async with running(tmp_path, zalo, zalo_extra=webhook_config(port)):
+        for headers in ({**right, "X-Bot-Api-Secret-Token": "wrong-secret"}, {}):
+            # 5 MB announced, 64 KB sent: refused at once, the rest never read.
+            refused = await _thread(announce, port, HOOK, 5 * MB, headers)
+            assert refused == Answer(403, hung_up=True)
+        too_big = await _thread(announce, port, HOOK, 2 * MB, right)
+        assert too_big == Answer(413, hung_up=True)
+        assert await _thread(post_all, port, HOOK, deeply_nested(), right) == 400
+        assert zalo.texts(CITIZEN) == []
+        # …and the bot still serves.
+        assert (
+            await _thread(zalo.post_webhook, zalo.make_update(CITIZEN, "/start ubnd_xa_a")) == 200
+        )
+        await _thread(zalo.wait_for, CITIZEN, 1)
 
 
 async def _thread(function: object, *args: object, **kwargs: object) -> object:
@@ -285,6 +326,26 @@ async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_u
     digest = zalo.texts(official)[1]
     assert "Bản tin SIPAS" in digest
     assert "16/11/2026" in digest
+
+
+async def test_the_chart_server_serves_chart_names_only(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    async with running(tmp_path, zalo, zalo_extra=media_config()) as bot:
+        folder, base = bot.settings.zalo.media_dir, bot.settings.zalo.public_media_url
+        name = publish_chart(folder, b"\x89PNG a chart")
+        (folder / "charts").mkdir()
+        private = ["config.toml", "sipas.sqlite", "sipas.sqlite-wal", f"{name}.bak", "a.png"]
+        for other in [*private, f"charts/{name}"]:
+            (folder / other).write_bytes(b"not for the public")
+        async with httpx.AsyncClient() as client:
+            chart = await client.get(f"{base}/{name}")
+            refused = [(await client.get(f"{base}/{other}")).status_code for other in private]
+            nested = await client.get(f"{base}/charts/{name}")
+            climbing = await client.get(f"{base}/..%2Fsipas.sqlite")
+    assert chart.content == b"\x89PNG a chart"
+    assert refused == [404] * len(private)
+    assert (nested.status_code, climbing.status_code) == (404, 404)
 
 
 async def test_without_a_public_media_url_the_digest_is_text_only(
