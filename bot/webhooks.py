@@ -5,11 +5,14 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, ClassVar
 
 import tornado.web
 from tornado.http1connection import HTTP1Connection
+
+from handlers.errors import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +21,7 @@ MAX_BODY = 1024 * 1024
 
 
 @tornado.web.stream_request_body
-class GuardedWebhook(tornado.web.RequestHandler):
+class GuardedWebhook(tornado.web.RequestHandler, ABC):
     """One POSTed JSON update. The secret header is checked as soon as the headers arrive,
     before a byte of the body is read; a body over MAX_BODY is refused (413) unread; a body
     that is not JSON, or nested too deeply to parse, is a 400, never a 500 the platform would
@@ -72,9 +75,9 @@ class GuardedWebhook(tornado.web.RequestHandler):
             return
         await self.deliver(body)
 
+    @abstractmethod
     async def deliver(self, body: Any) -> None:
         """Hand the update on and finish the response."""
-        raise NotImplementedError
 
     def refuse(self, status: int, why: str) -> None:
         self.set_status(status)
@@ -90,4 +93,4 @@ class GuardedWebhook(tornado.web.RequestHandler):
         if isinstance(value, tornado.web.HTTPError):
             log.warning("webhook: %s", value)
         else:
-            log.error("webhook: handling a POST failed", exc_info=value)
+            log.error("webhook: handling a POST failed: %s", describe_error(value))
