@@ -122,7 +122,7 @@ class OfficialDesk:
         if not scope:
             return DeskReply(say(language, "no_agency_in_scope"))
         if request.command == "invite":
-            return await self._invite(request, official)
+            return await self._invite(request, official, scope)
         if request.command in ("subscribe", "unsubscribe"):
             return await self._subscription(request)
         try:
@@ -209,14 +209,18 @@ class OfficialDesk:
         removed = await self._store.unsubscribe(request.channel, request.user_id)
         return DeskReply(say(language, "unsubscribed" if removed else "not_subscribed"))
 
-    async def _invite(self, request: Request, official: Official) -> DeskReply:
+    async def _invite(
+        self, request: Request, official: Official, scope: Sequence[str]
+    ) -> DeskReply:
         language = request.language
         if not official.is_admin:
             return DeskReply(say(language, "admin_only"))
         wanted = tuple(dict.fromkeys(request.args))
-        first = next(iter(self._agencies), "ubnd_xa_a")
         if not wanted or any(w != ALL and w not in self._agencies for w in wanted):
-            return DeskReply(say(language, "invite_needs_agency", agency=first))
+            return DeskReply(say(language, "invite_needs_agency", agency=scope[0]))
+        if not official.may_grant(wanted):  # an invite never widens the inviter's own scope
+            names = self._names(official.agencies, language)
+            return DeskReply(say(language, "invite_out_of_scope", agencies=names))
         code = invite_code()
         expires = request.now + INVITE_LIFETIME
         await self._store.create_invite(

@@ -33,6 +33,7 @@ from bot.config import (
 )
 from bot.questionnaires import load_catalogue
 from storage.imports import store_paper_responses
+from survey.access import within_scope
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
@@ -42,6 +43,7 @@ ADMIN = 1001
 OFFICIAL_A = 1002
 STRANGER = 1003
 OTHER_STRANGER = 1004
+LIMITED_ADMIN = 1005  # an admin of agency A only
 CITIZEN = 7306119245
 CITIZEN_NAME = "Zebediah Quỳnh"
 CITIZEN_USERNAME = "zebediah_q_77"
@@ -180,6 +182,7 @@ def settings(tmp_path: Path) -> Settings:
         officials=(
             OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(telegram_id=OFFICIAL_A, role="official", agencies=(A,)),
+            OfficialEntry(telegram_id=LIMITED_ADMIN, role="admin", agencies=(A,)),
         ),
     )
 
@@ -381,6 +384,60 @@ async def test_an_invite_must_name_known_agencies(chat: Chat) -> None:
         assert not INVITE.search(reply)
         assert f"/invite {A}" in reply
     assert chat.count("invites") == 0
+
+
+@pytest.mark.parametrize("wanted", ["*", B, f"{A} {B}", f"{A} *"])
+async def test_an_admin_limited_to_some_agencies_cannot_invite_beyond_them(
+    chat: Chat, wanted: str
+) -> None:
+    reply = await chat.send(LIMITED_ADMIN, f"/invite {wanted}")
+    assert reply == say("vi", "invite_out_of_scope", agencies="UBND xã A")
+    assert not INVITE.search(reply)
+    assert chat.count("invites") == 0
+
+
+async def test_an_invite_by_a_limited_admin_gives_at_most_the_admins_scope(chat: Chat) -> None:
+    reply = await chat.send(LIMITED_ADMIN, f"/invite {A}")
+    found = INVITE.search(reply)
+    assert found, reply
+    assert "Đăng ký thành công" in await chat.send(STRANGER, f"/register {found.group()}")
+    assert A_SIPAS in await chat.send(STRANGER, "/score 2026-10")
+    assert B_SIPAS not in await chat.send(STRANGER, f"/score {B} 2026-10")
+
+
+async def test_an_admin_of_every_agency_may_still_invite_for_every_agency(chat: Chat) -> None:
+    code = await invite(chat, "*")
+    await chat.send(STRANGER, f"/register {code}")
+    assert B_SIPAS in await chat.send(STRANGER, f"/score {B} 2026-10")
+
+
+@pytest.mark.parametrize("wanted", [B, "*"])
+async def test_an_official_makes_visit_links_only_for_agencies_in_scope(
+    chat: Chat, wanted: str
+) -> None:
+    reply = await chat.send(OFFICIAL_A, f"/visit {wanted}")
+    assert "start=v_" not in reply
+    assert "v_" not in reply
+    assert "start=v_" in await chat.send(OFFICIAL_A, f"/visit {A}")
+
+
+@pytest.mark.parametrize(
+    ("wanted", "granted", "within"),
+    [
+        (("a",), ("a", "b"), True),
+        (("a", "b"), ("a", "b"), True),
+        (("c",), ("a", "b"), False),
+        (("a", "c"), ("a", "b"), False),
+        (("*",), ("a", "b"), False),
+        (("*",), ("*",), True),
+        (("a",), ("*",), True),
+        ((), ("a",), True),
+    ],
+)
+def test_a_scope_is_within_another_only_if_every_code_is(
+    wanted: tuple[str, ...], granted: tuple[str, ...], within: bool
+) -> None:
+    assert within_scope(wanted, granted) is within
 
 
 async def test_register_without_or_with_a_wrong_code_is_refused(chat: Chat) -> None:
