@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -10,9 +12,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from handlers.conversation import Agency
+from handlers.conversation import Agency, pseudonym
 from handlers.scores import Scores
-from storage.officials import OfficialStore
+from storage.officials import Attempt, OfficialStore
 from survey.access import ALL, Official
 from survey.channels import capabilities
 from survey.models import Language
@@ -21,6 +23,8 @@ from survey.period import Period, PeriodError, parse_period
 from survey.scorecard import render_criteria, render_ranking, render_score
 from survey.texts import say
 from survey.visits import issue_visit_token
+
+log = logging.getLogger(__name__)
 
 # Each official command and its aliases (Vietnamese words typed without diacritics).
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -36,6 +40,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
 INVITE_LIFETIME = timedelta(hours=72)
+# Wrong /register codes one account may send per window before codes are no longer checked:
+# 32^8 codes, so a few guesses an hour never find one.
+MAX_WRONG_CODES = 5
+WRONG_CODE_WINDOW = timedelta(hours=1)
 VISIT_LIFETIME = timedelta(hours=2)
 FORMATS = ("csv", "xlsx")
 # Writes an export of the given agencies (None = all) and period; returns the file.
@@ -224,7 +232,12 @@ class OfficialDesk:
         code = invite_code()
         expires = request.now + INVITE_LIFETIME
         await self._store.create_invite(
-            hash_code(code), "official", wanted, request.user_id, request.now, expires
+            hash_code(self._secret, code),
+            "official",
+            wanted,
+            request.user_id,
+            request.now,
+            expires,
         )
         local = expires.astimezone(self._zone)
         return DeskReply(
@@ -260,10 +273,21 @@ class OfficialDesk:
         language = request.language
         if not request.args:
             return DeskReply(say(language, "register_usage"))
+        # Its own pseudonym, not the respondent key: attempts cannot be joined to answers.
+        who = pseudonym(self._secret, "register", f"{request.channel}:{request.user_id}")
+        attempt = Attempt(who, request.now - WRONG_CODE_WINDOW, MAX_WRONG_CODES)
         official = await self._store.redeem_invite(
-            hash_code("".join(request.args)), request.channel, request.user_id, request.now
+            hash_code(self._secret, "".join(request.args)),
+            request.channel,
+            request.user_id,
+            request.now,
+            attempt,
         )
-        if official is None:
+        if official == "throttled":
+            log.warning("register: too many wrong invite codes from %s; not checked", who[:12])
+            return DeskReply(say(language, "register_throttled"))
+        if official == "wrong":
+            log.warning("register: wrong invite code from %s", who[:12])
             return DeskReply(say(language, "register_failed"))
         return DeskReply(
             say(language, "registered", agencies=self._names(official.agencies, language))
@@ -282,10 +306,11 @@ def invite_code() -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def hash_code(code: str) -> str:
-    """Codes are compared by hash, tolerant of case, spaces and a missing dash."""
+def hash_code(secret: str, code: str) -> str:
+    """Codes are stored and compared as HMAC-SHA256 keyed with the privacy secret (a copy of the
+    database alone cannot be searched for them), tolerant of case, spaces and a missing dash."""
     normal = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hashlib.sha256(normal.encode()).hexdigest()
+    return hmac.new(secret.encode(), f"invite:{normal}".encode(), hashlib.sha256).hexdigest()
 
 
 def visit_token(secret: str, agency: str, now: datetime, lifetime: timedelta) -> str:

@@ -7,8 +7,10 @@ completes a survey through the citizen flow. Time comes from an injected clock.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import logging
 import re
 import sqlite3
 import tempfile
@@ -446,6 +448,54 @@ async def test_register_without_or_with_a_wrong_code_is_refused(chat: Chat) -> N
     assert await chat.send(STRANGER, "/score") == say("vi", "official_only")
 
 
+async def test_wrong_codes_are_capped_per_person_per_hour_without_checking_the_code(
+    chat: Chat,
+) -> None:
+    code = await invite(chat, A)
+    for _ in range(5):
+        assert await chat.send(STRANGER, "/register ABCD-EFGH") == say("vi", "register_failed")
+    # The sixth try is refused even with the right code: guessing on gets nothing.
+    assert await chat.send(STRANGER, f"/register {code}") == say("vi", "register_throttled")
+    assert await chat.send(STRANGER, "/score") == say("vi", "official_only")
+    # Somebody else is not held back by the stranger's guesses.
+    other = await invite(chat, A)
+    assert "Đăng ký thành công" in await chat.send(OTHER_STRANGER, f"/register {other}")
+    chat.clock.now += timedelta(hours=1, minutes=1)
+    assert "Đăng ký thành công" in await chat.send(STRANGER, f"/register {code}")
+
+
+async def test_the_count_of_wrong_codes_survives_a_restart(chat: Chat, settings: Settings) -> None:
+    for _ in range(5):
+        await chat.send(STRANGER, "/register ABCD-EFGH")
+    code = await invite(chat, A)
+    # A second bot on the same database (a restart, or another instance) sees the count.
+    request = FileRecordingRequest()
+    again = build_application(settings, request=request, rate_limiter=False, clock=chat.clock)
+    async with again:
+        await on_startup(again)
+        await feed(again, text_update(STRANGER, f"/register {code}"))
+        await on_shutdown(again)
+    assert request.last_text() == say("vi", "register_throttled")
+
+
+async def test_wrong_codes_are_logged_under_a_pseudonym_only(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for _ in range(6):
+        await chat.send(STRANGER, "/register ABCD-EFGH")
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("register:")]
+    assert len(logged) == 6
+    assert sum("too many" in line for line in logged) == 1
+    text = caplog.text + "\n".join(logged)
+    assert str(STRANGER) not in text
+    assert "ABCD" not in text  # nor the code that was tried
+    with sqlite3.connect(chat.settings.storage.path) as db:
+        stored = db.execute("SELECT who FROM register_failures").fetchall()
+    assert len(stored) == 5
+    assert all(str(STRANGER) not in who for (who,) in stored)
+
+
 async def test_invite_codes_are_not_stored_in_clear(chat: Chat) -> None:
     code = await invite(chat, A)
     await chat.send(STRANGER, f"/register {code}")
@@ -453,6 +503,21 @@ async def test_invite_codes_are_not_stored_in_clear(chat: Chat) -> None:
     for form_of_code in (code, code.replace("-", ""), code.lower()):
         assert form_of_code.encode() not in stored
     assert chat.count("invites") == 1
+
+
+async def test_a_copy_of_the_database_does_not_reveal_outstanding_invite_codes(
+    chat: Chat,
+) -> None:
+    """Codes have 32^8 values: a plain hash of each is a table anyone can build, so the stored
+    hash is keyed with the privacy secret and matches none of the plain hashes of the code."""
+    code = await invite(chat, A)
+    with sqlite3.connect(chat.settings.storage.path) as db:
+        [(stored,)] = db.execute("SELECT code_hash FROM invites").fetchall()
+    normal = code.replace("-", "")
+    for plain in (normal, code, normal.lower()):
+        for digest in (hashlib.sha256, hashlib.sha1, hashlib.md5):
+            assert stored != digest(plain.encode()).hexdigest()
+    assert "Đăng ký thành công" in await chat.send(STRANGER, f"/register {code}")
 
 
 # -- the commands ----------------------------------------------------------------------------
