@@ -238,6 +238,18 @@ def test_check_config_reports_a_broken_config_in_one_line(
     assert result.stdout == ""
 
 
+def test_run_refuses_a_telegram_webhook_without_a_secret_token_in_one_line(
+    tmp_path: Path,
+) -> None:
+    text = WEBHOOK + 'token = "123:ABC"\nbase_url = "http://127.0.0.1:9/bot"\n'
+    path = _write(tmp_path, text + f'[privacy]\nsecret = "{GOOD_SECRET}"\n')
+    result = _run_cli("run", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}: telegram.secret_token: required when mode = ")
+    assert "Traceback" not in result.stderr
+
+
 def test_a_telegram_webhook_with_a_secret_token_is_accepted(tmp_path: Path) -> None:
     path = _write(tmp_path, WEBHOOK + 'secret_token = "tg-webhook_secret-1"\n')
     settings = load_settings(path, environ={})
