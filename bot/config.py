@@ -171,9 +171,7 @@ class ZaloSection(_Section):
             raise ValueError("webhook_url must be https:// (Zalo posts only to HTTPS)")
         secret = self.secret_token.get_secret_value() if self.secret_token else ""
         if not 8 <= len(secret) <= 256:
-            raise _KeyedError(
-                "zalo.secret_token", "8–256 characters are required when mode = 'webhook'"
-            )
+            raise ValueError("secret_token of 8–256 characters is required when mode = 'webhook'")
         return self
 
 
