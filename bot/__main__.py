@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from bot import commands
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, refuse_published_secret
 from bot.logs import configure_logging, redact
 from bot.output_paths import check_media_dir
 from storage.database import StorageError
@@ -122,10 +122,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         redact(
             [
                 secret.get_secret_value()
-                for secret in (token, zalo, settings.zalo.secret_token, settings.privacy.secret)
+                for secret in (
+                    token,
+                    zalo,
+                    settings.telegram.secret_token,
+                    settings.zalo.secret_token,
+                    settings.privacy.secret,
+                )
                 if secret is not None
             ]
         )
+        if args.command == "run":
+            refuse_published_secret(settings)  # before any channel starts
         if args.command == "run" and zalo is not None and _zalo_refused(settings):
             return 2
         if args.command == "run" and token is not None:

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import EXAMPLE_SECRET, Settings
+from bot.config import EXAMPLE_SECRET, Settings, refuse_published_secret
 from bot.demo import run_demo, summary
 from bot.digests import write_dry_run
 from bot.exporting import write_period_export
@@ -70,6 +70,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def check_config(settings: Settings) -> int:
+    refuse_published_secret(settings)
     catalogue = load_catalogue(settings.survey.questionnaire_files)
     check_catalogue(settings, catalogue)
     telegram = settings.telegram

@@ -45,6 +45,14 @@ class ConfigError(Exception):
         self.reason = reason
 
 
+class _KeyedError(ValueError):
+    """A cross-field error that knows which key it is about."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,10 +91,24 @@ class TelegramSection(_Section):
         return None if value == "" else value
 
     @model_validator(mode="after")
-    def _webhook_needs_url(self) -> TelegramSection:
-        if self.mode == "webhook" and not self.webhook_url:
+    def _webhook_settings(self) -> TelegramSection:
+        if self.mode != "webhook":
+            return self
+        if not self.webhook_url:
             raise ValueError("webhook_url is required when mode = 'webhook'")
+        # Without it anyone who learns the URL can post updates as any user, an admin included.
+        secret = self.secret_token.get_secret_value() if self.secret_token else ""
+        if not _TELEGRAM_SECRET.fullmatch(secret):
+            raise _KeyedError(
+                "telegram.secret_token",
+                "required when mode = 'webhook': 8–256 characters of A-Z, a-z, 0-9, _ and - "
+                "(Telegram sends it back in X-Telegram-Bot-Api-Secret-Token)",
+            )
         return self
+
+
+# What Telegram accepts as a webhook secret (1–256 of these); we ask for at least 8, as for Zalo.
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{8,256}")
 
 
 def _no_nul(value: object) -> object:
@@ -275,14 +297,6 @@ class Settings(_Section):
         return (agency.questionnaire if agency else None) or self.survey.questionnaire
 
 
-class _KeyedError(ValueError):
-    """A cross-field error that knows which key it is about."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.key = key
-
-
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
     """Read, merge environment secrets into, and validate the config file at `path`."""
     environ = os.environ if environ is None else environ
@@ -310,6 +324,27 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     resolved = _resolve_paths(settings, path.parent)
     resolved._source = path
     return resolved
+
+
+def refuse_published_secret(settings: Settings) -> None:
+    """Raise ConfigError when a chat channel would run with the example secret.
+
+    Pseudonyms are HMACs keyed with it: with the key published in config.example.toml anyone
+    holding a copy of the database could tell whether a given chat id answered. The terminal
+    chat, with no channel token, may keep it.
+    """
+    if settings.privacy.secret.get_secret_value() != EXAMPLE_SECRET:
+        return
+    tokens = {"telegram": settings.telegram.token, "zalo": settings.zalo.token}
+    channels = [name for name, token in tokens.items() if token is not None]
+    if channels:
+        raise ConfigError(
+            settings.source,
+            "privacy.secret",
+            f"not set (the published example value) while a {' and '.join(channels)} token is "
+            f"set; set {ENV_SECRET} (or [privacy] secret) to a long random value, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
 
 
 def _config_error(path: Path, error: ValidationError) -> ConfigError:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.responses import Completion, ResponseStore, UpdateKey
+from storage.responses import Completion, ResponseStore, UpdateKey, VisitTaken
 from survey import actions, screens
 from survey.answers import fold, read_command_word
 from survey.catalogue import Catalogue
@@ -357,9 +357,12 @@ class Conversation:
             when = local.strftime("%H:%M %d/%m/%Y" if language == "vi" else "%Y-%m-%d %H:%M")
             hours = int(self._resubmit_after.total_seconds() // 3600)
             return Screen(say(language, "too_soon", agency=agency.name, hours=hours, when=when))
-        progress = await self._store.start_response(
-            citizen.respondent, citizen.channel, agency.code, agency.questionnaire, now, visit
-        )
+        try:
+            progress = await self._store.start_response(
+                citizen.respondent, citizen.channel, agency.code, agency.questionnaire, now, visit
+            )
+        except VisitTaken:  # someone else claimed this visit a moment ago
+            return Screen(say(language, "visit_used", typed=self.typed(citizen)))
         return self._ask(progress, language, citizen)
 
     async def _resume(

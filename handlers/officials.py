@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -11,9 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from handlers.conversation import Agency
+from handlers.conversation import Agency, pseudonym
 from handlers.scores import Scores
-from storage.officials import OfficialStore
+from storage.officials import Attempt, OfficialStore
 from survey.access import ALL, Official
 from survey.channels import capabilities
 from survey.models import Language
@@ -22,6 +24,8 @@ from survey.period import Period, PeriodError, parse_period
 from survey.scorecard import render_criteria, render_ranking, render_score
 from survey.texts import say
 from survey.visits import issue_visit_token
+
+log = logging.getLogger(__name__)
 
 # Each official command and its aliases (Vietnamese words typed without diacritics).
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -37,6 +41,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
 INVITE_LIFETIME = timedelta(hours=72)
+# Wrong /register codes one account may send per window before codes are no longer checked:
+# 32^8 codes, so a few guesses an hour never find one.
+MAX_WRONG_CODES = 5
+WRONG_CODE_WINDOW = timedelta(hours=1)
 VISIT_LIFETIME = timedelta(hours=2)
 FORMATS = ("csv", "xlsx")
 # Writes an export of the given agencies (None = all) and period into a temporary folder of
@@ -131,7 +139,7 @@ class OfficialDesk:
         if not scope:
             return DeskReply(say(language, "no_agency_in_scope"))
         if request.command == "invite":
-            return await self._invite(request, official)
+            return await self._invite(request, official, scope)
         if request.command in ("subscribe", "unsubscribe"):
             return await self._subscription(request)
         try:
@@ -218,18 +226,27 @@ class OfficialDesk:
         removed = await self._store.unsubscribe(request.channel, request.user_id)
         return DeskReply(say(language, "unsubscribed" if removed else "not_subscribed"))
 
-    async def _invite(self, request: Request, official: Official) -> DeskReply:
+    async def _invite(
+        self, request: Request, official: Official, scope: Sequence[str]
+    ) -> DeskReply:
         language = request.language
         if not official.is_admin:
             return DeskReply(say(language, "admin_only"))
         wanted = tuple(dict.fromkeys(request.args))
-        first = next(iter(self._agencies), "ubnd_xa_a")
         if not wanted or any(w != ALL and w not in self._agencies for w in wanted):
-            return DeskReply(say(language, "invite_needs_agency", agency=first))
+            return DeskReply(say(language, "invite_needs_agency", agency=scope[0]))
+        if not official.may_grant(wanted):  # an invite never widens the inviter's own scope
+            names = self._names(official.agencies, language)
+            return DeskReply(say(language, "invite_out_of_scope", agencies=names))
         code = invite_code()
         expires = request.now + INVITE_LIFETIME
         await self._store.create_invite(
-            hash_code(code), "official", wanted, request.user_id, request.now, expires
+            hash_code(self._secret, code),
+            "official",
+            wanted,
+            request.user_id,
+            request.now,
+            expires,
         )
         local = expires.astimezone(self._zone)
         return DeskReply(
@@ -265,10 +282,21 @@ class OfficialDesk:
         language = request.language
         if not request.args:
             return DeskReply(say(language, "register_usage"))
+        # Its own pseudonym, not the respondent key: attempts cannot be joined to answers.
+        who = pseudonym(self._secret, "register", f"{request.channel}:{request.user_id}")
+        attempt = Attempt(who, request.now - WRONG_CODE_WINDOW, MAX_WRONG_CODES)
         official = await self._store.redeem_invite(
-            hash_code("".join(request.args)), request.channel, request.user_id, request.now
+            hash_code(self._secret, "".join(request.args)),
+            request.channel,
+            request.user_id,
+            request.now,
+            attempt,
         )
-        if official is None:
+        if official == "throttled":
+            log.warning("register: too many wrong invite codes from %s; not checked", who[:12])
+            return DeskReply(say(language, "register_throttled"))
+        if official == "wrong":
+            log.warning("register: wrong invite code from %s", who[:12])
             return DeskReply(say(language, "register_failed"))
         return DeskReply(
             say(language, "registered", agencies=self._names(official.agencies, language))
@@ -287,10 +315,11 @@ def invite_code() -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def hash_code(code: str) -> str:
-    """Codes are compared by hash, tolerant of case, spaces and a missing dash."""
+def hash_code(secret: str, code: str) -> str:
+    """Codes are stored and compared as HMAC-SHA256 keyed with the privacy secret (a copy of the
+    database alone cannot be searched for them), tolerant of case, spaces and a missing dash."""
     normal = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hashlib.sha256(normal.encode()).hexdigest()
+    return hmac.new(secret.encode(), f"invite:{normal}".encode(), hashlib.sha256).hexdigest()
 
 
 def visit_token(secret: str, agency: str, now: datetime, lifetime: timedelta) -> str:

@@ -250,6 +250,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        7,
+        "wrong invite codes per person",
+        """
+        -- One row per wrong /register code, to cap guessing (a few per person per hour). In the
+        -- database, so every bot instance and a restart see the same count. `who` is a keyed
+        -- pseudonym of the chat account, never its id; rows older than the window are deleted.
+        CREATE TABLE register_failures (
+            who TEXT NOT NULL,
+            failed_at TEXT NOT NULL
+        );
+        CREATE INDEX register_failures_by_who ON register_failures(who, failed_at);
+        """,
+    ),
 )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Literal
 
 from storage.database import Database
 from survey.access import Official, Role
@@ -21,8 +22,21 @@ class Subscriber:
         return self.channel, self.user_id
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """Who tries an invite code (a keyed pseudonym) and how many wrong codes since when stop it."""
+
+    who: str
+    since: datetime
+    limit: int
+
+
+# Why a code was not accepted: wrong (unknown, used or expired) or not even checked.
+Refusal = Literal["wrong", "throttled"]
+
+
 class OfficialStore:
-    """The official side's rows. Invite codes are stored only as hashes."""
+    """The official side's rows. Invite codes are stored only as keyed hashes."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -60,10 +74,22 @@ class OfficialStore:
             )
 
     async def redeem_invite(
-        self, code_hash: str, channel: str, user_id: str, now: datetime
-    ) -> Official | None:
-        """Use an invite once: register the official, or None if unknown, used or expired."""
+        self, code_hash: str, channel: str, user_id: str, now: datetime, attempt: Attempt
+    ) -> Official | Refusal:
+        """Use an invite once: register the official, or say why not.
+
+        The count of `attempt.who`'s recent wrong codes is read and raised in the same
+        transaction as the check, so parallel guesses (or instances) cannot exceed the limit.
+        """
+        since = _utc(attempt.since)
         async with self._db.transaction() as connection:
+            async with connection.execute(
+                "SELECT count(*) FROM register_failures WHERE who = ? AND failed_at > ?",
+                (attempt.who, since),
+            ) as cursor:
+                failures = await cursor.fetchone()
+            if failures is not None and failures[0] >= attempt.limit:
+                return "throttled"
             async with connection.execute(
                 "SELECT role, agencies, created_by, expires_at FROM invites "
                 "WHERE code_hash = ? AND used_at IS NULL",
@@ -71,7 +97,14 @@ class OfficialStore:
             ) as cursor:
                 row = await cursor.fetchone()
             if row is None or datetime.fromisoformat(row[3]) <= now:
-                return None
+                await connection.execute(
+                    "DELETE FROM register_failures WHERE failed_at <= ?", (since,)
+                )
+                await connection.execute(
+                    "INSERT INTO register_failures (who, failed_at) VALUES (?, ?)",
+                    (attempt.who, _utc(now)),
+                )
+                return "wrong"
             role, agencies, created_by, _ = row
             await connection.execute(
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE code_hash = ?",
@@ -149,3 +182,8 @@ class OfficialStore:
                 "delivered_at) VALUES (?, ?, ?, ?)",
                 (channel, user_id, period_start, now.isoformat()),
             )
+
+
+def _utc(moment: datetime) -> str:
+    """One zone for stored times, so that they compare as text."""
+    return moment.astimezone(UTC).isoformat()

@@ -50,6 +50,10 @@ class _Stale(Exception):
     pass
 
 
+class VisitTaken(Exception):
+    """A visit token another respondent has already claimed (one response per visit)."""
+
+
 class ResponseStore:
     """Reads and writes citizens' responses. Every write is committed before it returns."""
 
@@ -134,16 +138,15 @@ class ResponseStore:
     ) -> Progress:
         """Open a new response at the consent step, closing any unfinished one.
 
-        With `visit`, the visit token's nonce is spent in the same transaction.
+        With `visit`, the visit token's nonce is claimed in the same transaction; raises
+        `VisitTaken` (nothing written) when another respondent claimed it first.
         """
         stamp = now.isoformat()
         async with self._db.transaction() as connection:
-            if visit is not None:
-                await connection.execute(
-                    "INSERT OR IGNORE INTO visits (nonce, agency, respondent, used_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (visit, agency, respondent, stamp),
-                )
+            if visit is not None and not await self._claim_visit(
+                connection, visit, agency, respondent, stamp
+            ):
+                raise VisitTaken(visit)
             await connection.execute(
                 "UPDATE responses SET status = 'cancelled', updated_at = ? "
                 "WHERE respondent = ? AND status = 'in_progress'",
@@ -157,6 +160,24 @@ class ResponseStore:
             response_id = cursor.lastrowid
         assert response_id is not None
         return Progress(response_id, agency, questionnaire, position=0)
+
+    @staticmethod
+    async def _claim_visit(
+        connection: aiosqlite.Connection, nonce: str, agency: str, respondent: str, stamp: str
+    ) -> bool:
+        """Spend a visit for `respondent`; False if it is already someone else's."""
+        cursor = await connection.execute(
+            "INSERT OR IGNORE INTO visits (nonce, agency, respondent, used_at) "
+            "VALUES (?, ?, ?, ?)",
+            (nonce, agency, respondent, stamp),
+        )
+        if cursor.rowcount == 1:
+            return True
+        async with connection.execute(
+            "SELECT respondent FROM visits WHERE nonce = ?", (nonce,)
+        ) as found:
+            row = await found.fetchone()
+        return row is not None and row[0] == respondent  # its owner starting again
 
     async def discard(self, response_id: int) -> None:
         """Delete an unfinished response entirely (the citizen declined: nothing is kept)."""

@@ -30,6 +30,21 @@ class Official:
     def can_see(self, agency: str) -> bool:
         return self.sees_all or agency in self.agencies
 
+    def may_grant(self, agencies: Sequence[str]) -> bool:
+        """Whether this official may hand out access (an invite, a visit) to `agencies`."""
+        return within_scope(agencies, self.agencies)
+
     def scope(self, known: Sequence[str]) -> tuple[str, ...]:
         """The agency codes this official may see, in the configured order."""
         return tuple(code for code in known if self.can_see(code))
+
+
+def within_scope(wanted: Sequence[str], granted: Sequence[str]) -> bool:
+    """Whether the agency codes `wanted` lie within the scope `granted`.
+
+    `*` is within `*` only: a limited scope can never hand out "every agency", not even the
+    ones configured later.
+    """
+    if ALL in granted:
+        return True
+    return ALL not in wanted and all(code in granted for code in wanted)

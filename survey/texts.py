@@ -133,8 +133,16 @@ _VI: dict[str, str] = {
     "invite_needs_agency": (
         "Ghi rõ cơ quan, ví dụ: /invite {agency} (hoặc /invite * cho mọi cơ quan)."
     ),
+    "invite_out_of_scope": (
+        "Ông/Bà chỉ mời được cán bộ cho cơ quan trong phạm vi của mình ({agencies}). "
+        "Mã mời chưa được tạo."
+    ),
     "registered": "Đăng ký thành công. Ông/Bà xem được: {agencies}. Gõ /score để xem chỉ số.",
     "register_failed": "Mã mời không hợp lệ, đã được dùng hoặc đã hết hạn.",
+    "register_throttled": (
+        "Ông/Bà đã nhập sai mã mời quá nhiều lần. Vui lòng thử lại sau một giờ "
+        "hoặc xin mã mới từ quản trị viên."
+    ),
     "register_usage": "Gửi /register kèm mã mời, ví dụ: /register ABCD-EFGH",
     "subscribed": "Đã đăng ký nhận bản tin tuần (sáng thứ Hai). Gõ /unsubscribe để huỷ.",
     "already_subscribed": "Ông/Bà đã đăng ký nhận bản tin tuần rồi.",
@@ -303,8 +311,16 @@ _EN: dict[str, str] = {
         "The official opens the bot and sends: /register {code}"
     ),
     "invite_needs_agency": "Name the agencies, e.g. /invite {agency} (or /invite * for all).",
+    "invite_out_of_scope": (
+        "You can only invite officials for agencies in your own scope ({agencies}). "
+        "No invite code was created."
+    ),
     "registered": "Registered. You can see: {agencies}. Type /score to see the index.",
     "register_failed": "That invite code is invalid, already used or expired.",
+    "register_throttled": (
+        "Too many wrong invite codes. Please try again in an hour, "
+        "or ask your administrator for a new code."
+    ),
     "register_usage": "Send /register with your invite code, e.g. /register ABCD-EFGH",
     "subscribed": "Subscribed to the weekly digest (Monday mornings). Type /unsubscribe to stop.",
     "already_subscribed": "You are already subscribed to the weekly digest.",

@@ -140,6 +140,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 
 AGENCY = '[[agencies]]\ncode = "a"\nname = "A"\n'
+WEBHOOK = '[telegram]\nmode = "webhook"\nwebhook_url = "https://bot.example.org/tg"\n'
 
 BROKEN = [
     pytest.param('[bot]\ntimezone = "Mars/Olympus"\n', "bot.timezone", "time zone", id="timezone"),
@@ -160,6 +161,19 @@ BROKEN = [
     ),
     pytest.param(
         '[telegram]\nmode = "webhook"\n', "webhook_url", "required", id="webhook-without-url"
+    ),
+    pytest.param(WEBHOOK, "telegram.secret_token", "8–256", id="telegram-webhook-without-secret"),
+    pytest.param(
+        WEBHOOK + 'secret_token = "short"\n',
+        "telegram.secret_token",
+        "8–256",
+        id="telegram-short-secret",
+    ),
+    pytest.param(
+        WEBHOOK + 'secret_token = "has spaces in it"\n',
+        "telegram.secret_token",
+        "A-Z",
+        id="telegram-secret-charset",
     ),
     pytest.param('[bot]\ntimezone = "UTC\n', "line 2", "(syntax)", id="toml-syntax"),
     pytest.param('[privacy]\nsecret = "short"\n', "privacy.secret", "16", id="short-secret"),
@@ -201,6 +215,13 @@ def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
         pytest.param("[survey]\nmin_responses = 0\n", "survey.min_responses", id="min_responses"),
         pytest.param("[bots]\ntimezone = 'UTC'\n", "bots", id="unknown-section"),
         pytest.param('[bot]\ntimezone = "UTC\n', "(syntax)", id="toml-syntax"),
+        pytest.param(WEBHOOK, "telegram.secret_token", id="telegram-webhook-without-secret"),
+        pytest.param(
+            '[telegram]\ntoken = "123:ABC"\n', "privacy.secret", id="token-with-example-secret"
+        ),
+        pytest.param(
+            '[zalo]\ntoken = "1:abc"\n', "privacy.secret", id="zalo-token-with-example-secret"
+        ),
     ],
 )
 def test_check_config_reports_a_broken_config_in_one_line(
@@ -215,6 +236,44 @@ def test_check_config_reports_a_broken_config_in_one_line(
     assert str(path) in lines[0]
     assert key in lines[0]
     assert result.stdout == ""
+
+
+def test_run_refuses_a_telegram_webhook_without_a_secret_token_in_one_line(
+    tmp_path: Path,
+) -> None:
+    text = WEBHOOK + 'token = "123:ABC"\nbase_url = "http://127.0.0.1:9/bot"\n'
+    path = _write(tmp_path, text + f'[privacy]\nsecret = "{GOOD_SECRET}"\n')
+    result = _run_cli("run", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}: telegram.secret_token: required when mode = ")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_telegram_webhook_with_a_secret_token_is_accepted(tmp_path: Path) -> None:
+    path = _write(tmp_path, WEBHOOK + 'secret_token = "tg-webhook_secret-1"\n')
+    settings = load_settings(path, environ={})
+    assert settings.telegram.secret_token is not None
+
+
+def test_the_example_secret_with_a_token_tells_how_to_set_a_real_one(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[telegram]\ntoken = "123:ABC"\n')
+    result = _run_cli("check-config", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}: privacy.secret: ")
+    assert "SIPAS_SECRET" in line
+    assert "change-this-secret" not in line  # the example value itself is not repeated
+    assert result.stdout == ""
+
+
+def test_a_real_secret_with_a_token_passes_check_config(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, f'[telegram]\ntoken = "123:ABC"\n[privacy]\nsecret = "{GOOD_SECRET}"\n'
+    )
+    result = _run_cli("check-config", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stdout
 
 
 def test_check_config_summarises_the_example(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import io
 import json
+import logging
 import re
 import sqlite3
 import tempfile
@@ -35,6 +37,7 @@ from bot.config import (
 )
 from bot.questionnaires import load_catalogue
 from storage.imports import store_paper_responses
+from survey.access import within_scope
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
@@ -44,6 +47,7 @@ ADMIN = 1001
 OFFICIAL_A = 1002
 STRANGER = 1003
 OTHER_STRANGER = 1004
+LIMITED_ADMIN = 1005  # an admin of agency A only
 CITIZEN = 7306119245
 CITIZEN_NAME = "Zebediah Quỳnh"
 CITIZEN_USERNAME = "zebediah_q_77"
@@ -182,6 +186,7 @@ def settings(tmp_path: Path) -> Settings:
         officials=(
             OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(telegram_id=OFFICIAL_A, role="official", agencies=(A,)),
+            OfficialEntry(telegram_id=LIMITED_ADMIN, role="admin", agencies=(A,)),
         ),
     )
 
@@ -385,10 +390,112 @@ async def test_an_invite_must_name_known_agencies(chat: Chat) -> None:
     assert chat.count("invites") == 0
 
 
+@pytest.mark.parametrize("wanted", ["*", B, f"{A} {B}", f"{A} *"])
+async def test_an_admin_limited_to_some_agencies_cannot_invite_beyond_them(
+    chat: Chat, wanted: str
+) -> None:
+    reply = await chat.send(LIMITED_ADMIN, f"/invite {wanted}")
+    assert reply == say("vi", "invite_out_of_scope", agencies="UBND xã A")
+    assert not INVITE.search(reply)
+    assert chat.count("invites") == 0
+
+
+async def test_an_invite_by_a_limited_admin_gives_at_most_the_admins_scope(chat: Chat) -> None:
+    reply = await chat.send(LIMITED_ADMIN, f"/invite {A}")
+    found = INVITE.search(reply)
+    assert found, reply
+    assert "Đăng ký thành công" in await chat.send(STRANGER, f"/register {found.group()}")
+    assert A_SIPAS in await chat.send(STRANGER, "/score 2026-10")
+    assert B_SIPAS not in await chat.send(STRANGER, f"/score {B} 2026-10")
+
+
+async def test_an_admin_of_every_agency_may_still_invite_for_every_agency(chat: Chat) -> None:
+    code = await invite(chat, "*")
+    await chat.send(STRANGER, f"/register {code}")
+    assert B_SIPAS in await chat.send(STRANGER, f"/score {B} 2026-10")
+
+
+@pytest.mark.parametrize("wanted", [B, "*"])
+async def test_an_official_makes_visit_links_only_for_agencies_in_scope(
+    chat: Chat, wanted: str
+) -> None:
+    reply = await chat.send(OFFICIAL_A, f"/visit {wanted}")
+    assert "start=v_" not in reply
+    assert "v_" not in reply
+    assert "start=v_" in await chat.send(OFFICIAL_A, f"/visit {A}")
+
+
+@pytest.mark.parametrize(
+    ("wanted", "granted", "within"),
+    [
+        (("a",), ("a", "b"), True),
+        (("a", "b"), ("a", "b"), True),
+        (("c",), ("a", "b"), False),
+        (("a", "c"), ("a", "b"), False),
+        (("*",), ("a", "b"), False),
+        (("*",), ("*",), True),
+        (("a",), ("*",), True),
+        ((), ("a",), True),
+    ],
+)
+def test_a_scope_is_within_another_only_if_every_code_is(
+    wanted: tuple[str, ...], granted: tuple[str, ...], within: bool
+) -> None:
+    assert within_scope(wanted, granted) is within
+
+
 async def test_register_without_or_with_a_wrong_code_is_refused(chat: Chat) -> None:
     assert "/register" in await chat.send(STRANGER, "/register")
     assert await chat.send(STRANGER, "/register ABCD-EFGH") == say("vi", "register_failed")
     assert await chat.send(STRANGER, "/score") == say("vi", "official_only")
+
+
+async def test_wrong_codes_are_capped_per_person_per_hour_without_checking_the_code(
+    chat: Chat,
+) -> None:
+    code = await invite(chat, A)
+    for _ in range(5):
+        assert await chat.send(STRANGER, "/register ABCD-EFGH") == say("vi", "register_failed")
+    # The sixth try is refused even with the right code: guessing on gets nothing.
+    assert await chat.send(STRANGER, f"/register {code}") == say("vi", "register_throttled")
+    assert await chat.send(STRANGER, "/score") == say("vi", "official_only")
+    # Somebody else is not held back by the stranger's guesses.
+    other = await invite(chat, A)
+    assert "Đăng ký thành công" in await chat.send(OTHER_STRANGER, f"/register {other}")
+    chat.clock.now += timedelta(hours=1, minutes=1)
+    assert "Đăng ký thành công" in await chat.send(STRANGER, f"/register {code}")
+
+
+async def test_the_count_of_wrong_codes_survives_a_restart(chat: Chat, settings: Settings) -> None:
+    for _ in range(5):
+        await chat.send(STRANGER, "/register ABCD-EFGH")
+    code = await invite(chat, A)
+    # A second bot on the same database (a restart, or another instance) sees the count.
+    request = FileRecordingRequest()
+    again = build_application(settings, request=request, rate_limiter=False, clock=chat.clock)
+    async with again:
+        await on_startup(again)
+        await feed(again, text_update(STRANGER, f"/register {code}"))
+        await on_shutdown(again)
+    assert request.last_text() == say("vi", "register_throttled")
+
+
+async def test_wrong_codes_are_logged_under_a_pseudonym_only(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for _ in range(6):
+        await chat.send(STRANGER, "/register ABCD-EFGH")
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("register:")]
+    assert len(logged) == 6
+    assert sum("too many" in line for line in logged) == 1
+    text = caplog.text + "\n".join(logged)
+    assert str(STRANGER) not in text
+    assert "ABCD" not in text  # nor the code that was tried
+    with sqlite3.connect(chat.settings.storage.path) as db:
+        stored = db.execute("SELECT who FROM register_failures").fetchall()
+    assert len(stored) == 5
+    assert all(str(STRANGER) not in who for (who,) in stored)
 
 
 async def test_invite_codes_are_not_stored_in_clear(chat: Chat) -> None:
@@ -398,6 +505,21 @@ async def test_invite_codes_are_not_stored_in_clear(chat: Chat) -> None:
     for form_of_code in (code, code.replace("-", ""), code.lower()):
         assert form_of_code.encode() not in stored
     assert chat.count("invites") == 1
+
+
+async def test_a_copy_of_the_database_does_not_reveal_outstanding_invite_codes(
+    chat: Chat,
+) -> None:
+    """Codes have 32^8 values: a plain hash of each is a table anyone can build, so the stored
+    hash is keyed with the privacy secret and matches none of the plain hashes of the code."""
+    code = await invite(chat, A)
+    with sqlite3.connect(chat.settings.storage.path) as db:
+        [(stored,)] = db.execute("SELECT code_hash FROM invites").fetchall()
+    normal = code.replace("-", "")
+    for plain in (normal, code, normal.lower()):
+        for digest in (hashlib.sha256, hashlib.sha1, hashlib.md5):
+            assert stored != digest(plain.encode()).hexdigest()
+    assert "Đăng ký thành công" in await chat.send(STRANGER, f"/register {code}")
 
 
 # -- the commands ----------------------------------------------------------------------------

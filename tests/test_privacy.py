@@ -436,3 +436,48 @@ async def test_an_error_on_a_comment_is_logged_without_quoting_it(
             logged += logging.Formatter().formatException(record.exc_info)
     assert "IllegalCharacterError" in logged  # the failure is logged, with where it was
     assert leaks(logged, ["Nguyễn Văn Bê", "đòi tiền"]) == []
+
+
+@pytest.mark.parametrize("secret", [None, "change-this-secret-before-going-live"])
+def test_run_with_a_token_and_the_example_secret_refuses_to_start_in_one_line(
+    tmp_path: Path, secret: str | None
+) -> None:
+    config = tmp_path / "config.toml"
+    privacy = f'[privacy]\nsecret = "{secret}"\n' if secret else ""
+    config.write_text(
+        f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "http://127.0.0.1:9/bot"\n{privacy}',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SIPAS_")},
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: {config}: privacy.secret: ")
+    assert "SIPAS_SECRET" in line
+    assert leaks(done.stdout + done.stderr, [TOKEN]) == []
+    assert not (tmp_path / "data").exists()  # nothing was opened, nothing was stored
+
+
+def test_the_terminal_chat_without_a_token_may_keep_the_example_secret(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[storage]\npath = "sipas.sqlite"\n[[agencies]]\ncode = "a"\nname = "A"\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(config), "--as-user", "bob"],
+        cwd=ROOT,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SIPAS_")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SIPAS Bot" in done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,18 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import build_application, on_shutdown, on_startup
-from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
+from bot.config import (
+    AgencyEntry,
+    OfficialEntry,
+    PrivacySection,
+    Settings,
+    StorageSection,
+    TelegramSection,
+)
+from bot.services import open_services
+from handlers.conversation import Citizen, pseudonym
+from handlers.officials import visit_token
+from survey.texts import say
 from survey.visits import Visit, issue_visit_token, read_visit_token
 from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update
 
@@ -127,3 +139,31 @@ async def test_a_stranger_cannot_issue_visit_links(bot: Any) -> None:
     app, request = bot
     await feed(app, text_update(9, "/visit"))
     assert "start=v_" not in request.last_text()
+
+
+async def test_ten_people_starting_with_one_token_at_once_get_one_survey(tmp_path: Path) -> None:
+    """The claim is atomic: ten concurrent starts on the real conversation and a real SQLite
+    file give one survey and nine polite refusals, and the visit is spent by that one."""
+    settings = Settings(
+        agencies=(AgencyEntry(code="ubnd_xa_a", name="UBND xã A", visit_required=True),),
+        storage=StorageSection(path=tmp_path / "v.sqlite"),
+        privacy=PrivacySection(secret=SecretStr(SECRET)),
+    )
+    services = await open_services(settings)
+    try:
+        token = visit_token(SECRET, "ubnd_xa_a", NOW, timedelta(hours=2))
+        people = [Citizen("telegram", pseudonym(SECRET, "telegram", n)) for n in range(10)]
+        replies = await asyncio.gather(
+            *(services.conversation.start(person, token, NOW) for person in people)
+        )
+        texts = [reply.screens[0].text for reply in replies]
+        refused = say("vi", "visit_used", typed=False)
+        assert texts.count(refused) == 9, texts
+        [started] = [text for text in texts if text != refused]
+        assert "UBND xã A" in started
+        surveys = await services.database.fetch_all("SELECT respondent FROM responses")
+        spent = await services.database.fetch_all("SELECT respondent FROM visits")
+        assert len(surveys) == 1
+        assert [row[0] for row in spent] == [row[0] for row in surveys]
+    finally:
+        await services.close()
