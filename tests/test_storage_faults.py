@@ -138,7 +138,8 @@ def locked_by_another_process(database: Path) -> Iterator[None]:
         assert holder.stdout.readline().strip() == "locked"
         yield
     finally:
-        assert holder.stdin is not None and holder.stdout is not None
+        assert holder.stdin is not None
+        assert holder.stdout is not None
         holder.stdin.close()
         holder.wait(timeout=10)
         holder.stdout.close()  # left open, the pipe leaked until a later test's gc found it
