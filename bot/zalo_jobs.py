@@ -6,6 +6,7 @@ an APScheduler of our own runs the same schedule, catch-up and housekeeping.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import ZaloSection
 from bot.digest_delivery import (
+    RETRY_JOB,
     RETRY_LATER,
+    RETRY_ROUNDS,
     STARTUP_DELAY,
     DigestChannel,
     DigestSchedule,
@@ -26,6 +29,7 @@ from bot.digest_delivery import (
 )
 from bot.digests import RenderedDigest
 from bot.housekeeping import EVERY, tidy
+from bot.retry import Sleep
 from bot.services import Services
 from bot.zalo_api import ZaloApiError, ZaloBotApi, wait_after
 from survey.channels import ZALO, split_text
@@ -72,18 +76,27 @@ def publish_chart(folder: Path, png: bytes) -> str:
     return name
 
 
-def schedule_zalo_jobs(services: Services, api: ZaloBotApi, clock: Clock) -> AsyncIOScheduler:
-    """The digest (cron, a catch-up after start, retries) and housekeeping, not yet started."""
+def schedule_zalo_jobs(
+    services: Services, api: ZaloBotApi, clock: Clock, *, sleep: Sleep = asyncio.sleep
+) -> AsyncIOScheduler:
+    """The digest (cron, a catch-up after start, retries) and housekeeping, not yet started;
+    `sleep` waits between the tries of one send."""
     settings = services.settings
-    schedule = DigestSchedule(services, clock)
+    schedule = DigestSchedule(services, clock, sleep)
     schedule.others["zalo"] = zalo_digest(api, settings.zalo)
     scheduler = AsyncIOScheduler(timezone=settings.bot.zone)
 
     async def digest() -> None:
         report = await schedule.run(None)
-        if report.failed and not schedule.retry_pending:
-            schedule.retry_pending = True
-            scheduler.add_job(retry, "date", run_date=clock() + RETRY_LATER)
+        if not report.failed:
+            schedule.retry_rounds = 0
+            return
+        # As on Telegram: a few rounds, then the next cron firing takes over.
+        if schedule.retry_pending or schedule.retry_rounds >= RETRY_ROUNDS:
+            return
+        schedule.retry_rounds += 1
+        schedule.retry_pending = True
+        scheduler.add_job(retry, "date", run_date=clock() + RETRY_LATER, name=RETRY_JOB)
 
     async def retry() -> None:
         schedule.retry_pending = False

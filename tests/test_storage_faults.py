@@ -139,8 +139,10 @@ def locked_by_another_process(database: Path) -> Iterator[None]:
         yield
     finally:
         assert holder.stdin is not None
+        assert holder.stdout is not None
         holder.stdin.close()
         holder.wait(timeout=10)
+        holder.stdout.close()  # left open, the pipe leaked until a later test's gc found it
 
 
 async def test_a_locked_database_asks_to_try_again_then_works(tmp_path: Path) -> None:
