@@ -250,6 +250,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    # Version 7 comes from another change; the runner applies whatever is not recorded, in order.
+    Migration(
+        8,
+        "fingerprints of imported paper forms",
+        """
+        -- survey.paper.fingerprint of each imported row, so the same sheet imported twice is
+        -- noticed; not unique, because two citizens may fill in identical forms.
+        CREATE TABLE paper_fingerprints (
+            response_id INTEGER PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+            fingerprint TEXT NOT NULL
+        );
+        CREATE INDEX paper_fingerprints_by_print ON paper_fingerprints(fingerprint);
+        """,
+    ),
 )
 
 
