@@ -18,6 +18,8 @@ from survey.paper import (
     rows_per_agency_and_month,
 )
 
+_SHOWN_WARNINGS = 20  # a sheet of a thousand look-alike rows should not bury the summary
+
 
 async def import_responses(
     settings: Settings,
@@ -75,5 +77,7 @@ def summary(sheet: PaperSheet, stored: Sequence[PaperResponse]) -> list[str]:
     lines += [f"  {line}" for line in sheet.mapping]
     if sheet.warnings:
         lines.append("warnings:")
-        lines += [f"  {warning}" for warning in sheet.warnings]
+        lines += [f"  {warning}" for warning in sheet.warnings[:_SHOWN_WARNINGS]]
+        if len(sheet.warnings) > _SHOWN_WARNINGS:
+            lines.append(f"  … and {len(sheet.warnings) - _SHOWN_WARNINGS} more")
     return lines

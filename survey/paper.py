@@ -278,12 +278,14 @@ def _answers(
             )
             problems.append(RowProblem(line, column.title, f"{reason}; leave it empty"))
     answers: dict[str, int | None] = {}
+    width = len(cells)
     for criterion in form.criteria:
         index = columns.criteria.get(criterion)
         if index is None:
             continue  # a header problem already
         try:
-            answers[criterion] = parse_answer(_cell(cells, index), form.labels)
+            text = (cells[index] or "") if index < width else ""
+            answers[criterion] = parse_answer(text, form.labels)
         except ValueError as error:
             problems.append(RowProblem(line, criterion, str(error)))
     return answers
@@ -342,7 +344,7 @@ def _extras(
                 reason = f"questionnaire {form.questionnaire.id} of agency {agency} has no {name}"
                 problems.append(RowProblem(line, name, f"{reason}; leave it empty"))
             continue
-        if step.kind == "text":
+        if step.kind == "text" and text:
             text = clean_comment(text)  # XML cannot hold control characters: exports would fail
         if not text.strip():
             extras[name] = None  # skipped, as when a citizen presses "skip"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -55,10 +56,17 @@ def settings(config: Path) -> Settings:
     return load_settings(config, environ={})
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, memory: int | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS`; `memory` caps the child's address space (bytes)."""
+
+    def limit() -> None:
+        if memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
+        preexec_fn=limit,
         capture_output=True,
         text=True,
         timeout=120,
