@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from typing import Literal
+
+PersonalNumber = Literal["phone", "id_card"]
 
 # Characters that render as nothing: a comment made only of these is no comment.
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u180e")
@@ -31,6 +35,45 @@ def clean_comment(text: str) -> str:
 def clean_cell(value: str) -> str:
     """A stored string made writable to XML without trimming it (a defence for old rows)."""
     return "".join(ch for ch in value if _xml_safe(ch))
+
+
+# Digit groups joined by single spaces, dots or dashes, not part of a longer word or number;
+# "+84" may lead. A slash never joins (12/10/2026 is a date, not one number).
+_NUMBER = re.compile(r"(?<![\w.+/-])(\+?)(\d+(?:[ .-]\d+)*)(?![\w/]|[.-]\d)", re.ASCII)
+_AREA_CODE = re.compile(r"\((\+?\d{2,4})\)\s?")  # (028) 3829 1234, (+84) 912 345 678
+_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[.,]\d{3})+")  # 150.000.000 (đồng), not an id
+
+
+def personal_number_in(text: str) -> PersonalNumber | None:
+    """Whether a comment seems to carry a Vietnamese phone or ID-card number, and which.
+
+    Phones: 10 digits from 0 (11 for landlines), `+84`/`84` and 9–10 more; ID cards: CCCD 12
+    digits from 0 (a province code), CMND 9 digits. Amounts (150.000.000), dates, small numbers
+    and procedure codes (1.000894.000.00.00.H12) are none of these.
+    """
+    normal = _AREA_CODE.sub(r"\1 ", unicodedata.normalize("NFKC", text))
+    for match in _NUMBER.finditer(normal):
+        plus, number = match.groups()
+        # The whole run, and each unbroken group (two numbers typed one after the other).
+        runs = [number, *re.split(r"[ .-]", number)] if re.search(r"[ .-]", number) else [number]
+        for run in runs:
+            found = _kind(run, bool(plus) and run is number)
+            if found is not None:
+                return found
+    return None
+
+
+def _kind(number: str, international: bool) -> PersonalNumber | None:
+    digits = re.sub(r"[ .-]", "", number)
+    if international or (len(digits) == 11 and digits[:2] == "84" and digits[2] in "35789"):
+        return "phone" if digits[:2] == "84" and len(digits) in (11, 12) else None
+    if digits[:1] == "0" and len(digits) in (10, 11):
+        return "phone"
+    if digits[:1] == "0" and len(digits) == 12:
+        return "id_card"
+    if len(digits) == 9 and not _AMOUNT.fullmatch(number):
+        return "id_card"
+    return None
 
 
 def _xml_safe(ch: str) -> bool:

@@ -376,3 +376,24 @@ async def test_an_excel_sheet_with_real_date_cells_and_serial_numbers(settings, 
         ("2026-10-06T00:00:00+07:00",),
         ("2026-10-06T18:00:00+07:00",),
     ]
+
+
+async def test_imported_comments_lose_the_characters_xml_cannot_hold(settings, tmp_path):
+    """Issue 12 item 7: one \\x0b in a stored comment made every XLSX export of it fail."""
+    header = ["submitted_at", "agency", *SIPAS.criterion_ids, "comment"]
+    answers = ["4"] * len(CRITERIA)
+    comments = ["Cần\x0b thêm\x1b ghế\x00 chờ\r\nở tầng 1", "\u200b\x0b \x1b", "Tốt\ufffe"]
+    with (tmp_path / "forms.csv").open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(["2026-10-05", "ubnd_xa_a", *answers, c] for c in comments)
+
+    code, message = await import_responses(settings, tmp_path / "forms.csv", NOW)
+
+    assert code == 0, message
+    rows = stored(
+        settings, "SELECT value FROM extras WHERE field = 'comment' ORDER BY response_id"
+    )
+    assert rows == [("Cần thêm ghế chờ\nở tầng 1",), (None,), ("Tốt",)]
+    # A comment of invisible characters only is no comment: the daily count says so.
+    assert stored(settings, "SELECT SUM(comments) FROM daily_responses") == [(2,)]
