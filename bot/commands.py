@@ -12,7 +12,6 @@ from bot.config import EXAMPLE_SECRET, Settings
 from bot.demo import run_demo, summary
 from bot.digests import write_dry_run
 from bot.exporting import write_period_export
-from bot.importing import import_responses as import_responses
 from bot.posters import deep_link, write_poster, write_zalo_poster, zalo_message
 from bot.questionnaires import load_catalogue
 from bot.reporting import report
@@ -37,6 +36,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "report":
             return await report_command(settings, args)
         case "import-responses":
+            from bot.importing import import_responses  # its own module: files, fingerprints
+
             code, message = await import_responses(
                 settings, args.file, datetime.now(UTC), args.dry_run, args.skip_duplicates
             )

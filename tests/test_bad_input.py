@@ -49,8 +49,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import build_application, on_shutdown, on_startup
-from bot.commands import import_responses
 from bot.config import AgencyEntry, ConfigError, Settings, TelegramSection, load_settings
+from bot.importing import import_responses
 from bot.transfer import SheetError, read_sheet
 from handlers.conversation import pseudonym
 from survey import actions

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot.commands import import_responses
 from bot.config import AgencyEntry, Settings
+from bot.importing import import_responses
 from bot.questionnaires import load_catalogue
 from bot.transfer import SheetError, read_sheet
 from storage.database import Database
