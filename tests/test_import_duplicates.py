@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+import storage.migrations
 from bot.config import Settings, load_settings
 from bot.importing import import_responses
+from storage.database import Database
+from storage.migrations import MIGRATIONS, Migration, migrate
 from tests.test_import_formats import SIPAS, run_cli, write_config
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
@@ -165,3 +168,27 @@ async def test_a_dry_run_names_rows_imported_before(config, settings, tmp_path):
         "  ubnd_xa_a  2026-11  1",
     ]
     assert count(settings) == 2
+
+
+async def test_the_fingerprint_migration_tolerates_a_version_merged_below_it(
+    tmp_path, monkeypatch
+):
+    """Version 8 ships before another branch's 7: a database that has 8 still gets 7 later."""
+    without_7 = tuple(m for m in MIGRATIONS if m.version != 7)
+    stand_in = Migration(7, "from another branch", "CREATE TABLE merged_later (a INTEGER)")
+    seven = next((m for m in MIGRATIONS if m.version == 7), stand_in)
+    database = await Database.open(tmp_path / "db.sqlite")
+    try:
+        monkeypatch.setattr(storage.migrations, "MIGRATIONS", without_7)
+        first = [m.version for m in await migrate(database)]
+        everything = sorted([*without_7, seven], key=lambda m: m.version)
+        monkeypatch.setattr(storage.migrations, "MIGRATIONS", tuple(everything))
+        second = [m.version for m in await migrate(database)]
+        recorded = await database.fetch_all("SELECT version FROM schema_migrations")
+    finally:
+        await database.close()
+
+    assert first[-1] == 8
+    assert 7 not in first
+    assert second == [7]
+    assert {row[0] for row in recorded} == {m.version for m in everything}
