@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     imports = _command(sub, "import-responses", "import paper forms typed into a CSV or XLSX")
     imports.add_argument("file", type=Path, help="the .csv or .xlsx file")
+    imports.add_argument(
+        "--dry-run", action="store_true", help="check and summarise, store nothing"
+    )
+    imports.add_argument(
+        "--skip-duplicates", action="store_true", help="import only rows not imported before"
+    )
     export = _command(sub, "export", "write the responses and index tables of a period")
     export.add_argument("--period", default=None, help="e.g. month, 2026-10, 2026-Q3")
     export.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")

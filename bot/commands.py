@@ -24,12 +24,9 @@ from bot.questionnaires import load_catalogue
 from bot.reporting import report
 from bot.services import check_catalogue, open_services
 from bot.terminal import run_terminal
-from bot.transfer import SheetError, read_paper_forms
 from handlers.officials import visit_token
 from storage.database import Database
-from storage.imports import store_paper_responses
 from storage.migrations import migrate
-from survey.paper import PaperFormError
 from survey.period import PeriodError, parse_period
 
 log = logging.getLogger(__name__)
@@ -49,7 +46,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "report":
             return await report_command(settings, args)
         case "import-responses":
-            code, message = await import_responses(settings, args.file, datetime.now(UTC))
+            from bot.importing import import_responses  # its own module: files, fingerprints
+
+            code, message = await import_responses(
+                settings, args.file, datetime.now(UTC), args.dry_run, args.skip_duplicates
+            )
             print(message, file=sys.stdout if code == 0 else sys.stderr)
             return code
         case "export":
@@ -110,25 +111,6 @@ async def report_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(text, file=sys.stdout if code == 0 else sys.stderr)
     return code
-
-
-async def import_responses(settings: Settings, path: Path, now: datetime) -> tuple[int, str]:
-    """Validate every row of `path`, then store all of them in one transaction, or none.
-
-    Returns the exit code (0 imported, 1 the file was refused) and the message to print.
-    """
-    services = await open_services(settings)
-    try:
-        try:
-            responses = read_paper_forms(settings, services.catalogue, path, now)
-        except SheetError as error:
-            return 1, str(error)
-        except PaperFormError as error:
-            return 1, f"{path}: nothing imported, {error}"
-        count = await store_paper_responses(services.database, responses, settings.bot.zone, now)
-    finally:
-        await services.close()
-    return 0, f"imported {count} responses from {path}"
 
 
 async def export_command(settings: Settings, args: argparse.Namespace) -> int:

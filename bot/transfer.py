@@ -7,7 +7,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +21,7 @@ from storage.exports import ExportData, ExportRow
 from survey.catalogue import Catalogue
 from survey.comments import clean_cell
 from survey.models import ELEMENT_IDS, Questionnaire, element_of
-from survey.paper import EXTRA_COLUMNS, PaperResponse, parse_paper_forms
+from survey.paper import EXTRA_COLUMNS, PaperSheet, read_paper_sheet
 
 RESPONSES_SHEET = "Phiếu trả lời"
 INDEX_SHEET = "Chỉ số"
@@ -41,6 +41,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+([.,][0-9]+)?")
 
 SheetRows = list[tuple[int, list[str | None]]]
+MAX_ROWS = 200_000
+"""Rows below the header an import reads; a bigger file is refused, so memory stays bounded."""
 Value = str | float | int | None
 
 
@@ -93,6 +95,11 @@ def _read_csv(path: Path) -> SheetRows:
     rows: SheetRows = []
     try:
         for number, record in enumerate(reader, start=1):
+            if number > MAX_ROWS + 1 and any(cell.strip() for cell in record):
+                raise SheetError(
+                    f"{path}: more than {MAX_ROWS:,} rows below the header (a value on line "
+                    f"{number:,}); split the file and import the parts one after the other"
+                )
             rows.append((number, list(record)))
     except csv.Error as error:
         message = f"{path}: line {reader.line_num}: not readable as CSV ({error})"
@@ -107,14 +114,47 @@ def _read_xlsx(path: Path) -> SheetRows:
         raise SheetError(f"{path}: not a readable .xlsx file ({error})") from None
     try:
         sheet = workbook.worksheets[0]
-        return [
-            (number, [_cell_text(value) for value in values])
-            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1)
-        ]
+        # A sheet may claim any size (A1:XFD1048576 in a few KB): openpyxl would pad every row
+        # to it. Ignore the claim and stream the rows as they are written.
+        sheet.reset_dimensions()
+        return _bounded_rows(path, sheet.iter_rows(values_only=True))
+    except SheetError:
+        raise
     except Exception as error:  # openpyxl surfaces damaged XML as assorted parser errors
         raise SheetError(f"{path}: not a readable .xlsx file ({error})") from None
     finally:
         workbook.close()
+
+
+def _bounded_rows(path: Path, values: Iterable[Sequence[Any]]) -> SheetRows:
+    """The header and non-blank rows, as wide as the header, refused past `MAX_ROWS`.
+
+    Cells beyond the header's last name are dropped, but one is kept if a row has any, so the
+    row is still refused for values to the right of the last named column.
+    """
+    rows: SheetRows = []
+    width = 0
+    for number, cells in enumerate(values, 1):
+        if number == 1:
+            header = [_cell_text(value) for value in cells]
+            width = max(
+                (i + 1 for i, cell in enumerate(header) if cell and cell.strip()), default=0
+            )
+            rows.append((1, header[:width]))
+            continue
+        if all(value is None or value == "" for value in cells):
+            continue  # also the blank rows a sheet claiming a huge size is padded with
+        if number > MAX_ROWS + 1:
+            raise SheetError(
+                f"{path}: more than {MAX_ROWS:,} rows below the header (a value on line "
+                f"{number:,}); split the file and import the parts one after the other"
+            )
+        row = [_cell_text(value) for value in cells[:width]]
+        beyond = next((v for v in cells[width:] if v is not None and v != ""), None)
+        if beyond is not None:
+            row += [None] * (width - len(row)) + [_cell_text(beyond)]
+        rows.append((number, row))
+    return rows
 
 
 def _cell_text(value: Any) -> str | None:
@@ -122,9 +162,11 @@ def _cell_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, datetime):
-        if value.time() == time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ", timespec="minutes" if not value.second else "seconds")
+        # Excel keeps times as fractions of a day: 14:30 may come back as 14:29:59.999.
+        moment: datetime = (value + timedelta(microseconds=500_000)).replace(microsecond=0)
+        if moment.time() == time(0):
+            return moment.date().isoformat()
+        return moment.isoformat(sep=" ", timespec="minutes" if not moment.second else "seconds")
     if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -139,7 +181,7 @@ def agency_questionnaires(settings: Settings, catalogue: Catalogue) -> dict[str,
 
 def read_paper_forms(
     settings: Settings, catalogue: Catalogue, path: Path, now: datetime
-) -> list[PaperResponse]:
+) -> PaperSheet:
     """Every row of `path` validated, or an error listing every bad row (nothing is stored).
 
     Raises:
@@ -151,7 +193,7 @@ def read_paper_forms(
         raise SheetError(f"{path}: the file is empty; line 1 must name the columns")
     latest = now.astimezone(settings.bot.zone).replace(tzinfo=None)
     questionnaires = agency_questionnaires(settings, catalogue)
-    return parse_paper_forms(header, rows, questionnaires, latest=latest)
+    return read_paper_sheet(header, rows, questionnaires, latest=latest, zone=settings.bot.zone)
 
 
 def response_columns(data: ExportData, catalogue: Catalogue) -> tuple[list[str], list[str]]:

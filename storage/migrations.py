@@ -264,6 +264,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX register_failures_by_who ON register_failures(who, failed_at);
         """,
     ),
+    Migration(
+        8,
+        "fingerprints of imported paper forms",
+        """
+        -- survey.paper.fingerprint of each imported row, so the same sheet imported twice is
+        -- noticed; not unique, because two citizens may fill in identical forms.
+        CREATE TABLE paper_fingerprints (
+            response_id INTEGER PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+            fingerprint TEXT NOT NULL
+        );
+        CREATE INDEX paper_fingerprints_by_print ON paper_fingerprints(fingerprint);
+        """,
+    ),
 )
 
 

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 
+from survey.comments import clean_comment
 from survey.flow import steps
-from survey.models import SCALE_VALUES, OptionalStep, Questionnaire
+from survey.models import OptionalStep, Questionnaire
+from survey.paper_cells import DATE_FORMS, parse_answer, parse_submitted_at, scale_labels, text_key
+from survey.paper_header import (
+    AGENCY,
+    EXTRA_COLUMNS,
+    REQUIRED_COLUMNS,
+    SUBMITTED_AT,
+    FormColumns,
+    Header,
+)
 
-SUBMITTED_AT = "submitted_at"
-AGENCY = "agency"
-REQUIRED_COLUMNS = (SUBMITTED_AT, AGENCY)
-EXTRA_COLUMNS = ("procedure", "sex", "age_group", "education", "comment")
-"""Optional-step columns; the spec names sex, age_group and comment, the others cost nothing."""
-
-_NOT_APPLICABLE = frozenset({"na", "n/a"})
-# Whole numbers only; "4.0" is what some spreadsheets write for a cell typed as 4.
-_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
-_DATE_FORMS = "YYYY-MM-DD or YYYY-MM-DD HH:MM"
+__all__ = [
+    "AGENCY",
+    "EXTRA_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "SUBMITTED_AT",
+    "PaperFormError",
+    "PaperResponse",
+    "PaperSheet",
+    "RowProblem",
+    "fingerprint",
+    "parse_paper_forms",
+    "parse_submitted_at",
+    "read_paper_sheet",
+]
 
 Cell = str | None
 Row = tuple[int, Sequence[Cell]]
@@ -62,34 +77,32 @@ class PaperResponse:
     extras: dict[str, str | None]
 
 
-def _key(text: str) -> str:
-    """How a header or an option text is compared: NFC, trimmed, case-insensitive."""
-    return unicodedata.normalize("NFC", text).strip().casefold()
+@dataclass
+class PaperSheet:
+    """A validated sheet: its responses, how its columns were read, what looks odd but is kept."""
+
+    responses: list[PaperResponse]
+    mapping: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def fingerprint(response: PaperResponse) -> str:
+    """What makes two imported rows the same form: agency, local time, answers and extras."""
+    canonical = json.dumps(
+        [
+            response.agency,
+            response.submitted_at.isoformat(),
+            sorted(response.answers.items()),
+            sorted(response.extras.items(), key=lambda item: item[0]),
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _blank(cell: Cell) -> bool:
     return cell is None or not cell.strip()
-
-
-def parse_submitted_at(text: str) -> datetime:
-    """A local date (midnight) or date and time as typed; raises ValueError with the reason."""
-    value = text.strip()
-    # fromisoformat also takes week dates and compact forms: insist on the readable ones.
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?", value):
-        raise ValueError(f"{text!r} is not a date; write {_DATE_FORMS}")
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a real date or time") from None
-
-
-def _scale_value(text: str) -> int | None:
-    value = text.strip()
-    if not value or value.casefold() in _NOT_APPLICABLE:
-        return None
-    if _NUMBER.fullmatch(value) and int(float(value)) in SCALE_VALUES:
-        return int(float(value))
-    raise ValueError(f"{text!r} is not an answer: write 1 to 5, or leave empty / NA")
 
 
 @dataclass(frozen=True)
@@ -98,23 +111,22 @@ class _Form:
 
     questionnaire: Questionnaire
     criteria: tuple[str, ...]
-    criterion_set: frozenset[str]
     position: int
+    labels: Mapping[str, int]
     optional: Mapping[str, OptionalStep]
     choices: Mapping[str, Mapping[str, str]]  # step id → option id, text (vi, en) → option id
 
     @classmethod
     def of(cls, questionnaire: Questionnaire) -> _Form:
-        criteria = questionnaire.criterion_ids
         return cls(
             questionnaire,
-            criteria,
-            frozenset(criteria),
+            questionnaire.criterion_ids,
             len(steps(questionnaire)),
+            scale_labels(questionnaire),
             {step.id: step for step in questionnaire.optional},
             {
                 step.id: {
-                    _key(text): option.id
+                    text_key(text): option.id
                     for option in step.options
                     for text in (option.id, option.text.vi, option.text.en)
                 }
@@ -123,44 +135,27 @@ class _Form:
         )
 
 
-class _Header:
-    """Where each known column is, and the problems of the header row itself."""
-
-    def __init__(self, header: Sequence[Cell], criteria: frozenset[str]) -> None:
-        self.columns: dict[str, int] = {}
-        self.width = len(header)
-        self.names = [_key(cell or "") for cell in header]
-        self.unnamed: list[int] = []
-        self.problems: list[RowProblem] = []
-        for index, cell in enumerate(header):
-            if _blank(cell):
-                self.unnamed.append(index)
-                continue
-            assert cell is not None
-            name = _key(cell)
-            if name in self.columns:
-                self.problems.append(RowProblem(1, name, "the column appears more than once"))
-            elif name in REQUIRED_COLUMNS or name in EXTRA_COLUMNS or name in criteria:
-                self.columns[name] = index
-            else:
-                self.problems.append(RowProblem(1, cell.strip(), "unknown column"))
-        for name in REQUIRED_COLUMNS:
-            if name not in self.columns:
-                self.problems.append(RowProblem(1, name, "required column is missing"))
-
-    def cell(self, cells: Sequence[Cell], name: str) -> Cell:
-        index = self.columns.get(name)
-        return cells[index] if index is not None and index < len(cells) else None
-
-
 def parse_paper_forms(
     header: Sequence[Cell],
-    rows: Sequence[Row],
+    rows: Iterable[Row],
     questionnaires: Mapping[str, Questionnaire],
     latest: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> list[PaperResponse]:
+    """The responses of `read_paper_sheet`; raises `PaperFormError` as it does."""
+    return read_paper_sheet(header, rows, questionnaires, latest, zone).responses
+
+
+def read_paper_sheet(
+    header: Sequence[Cell],
+    rows: Iterable[Row],
+    questionnaires: Mapping[str, Questionnaire],
+    latest: datetime | None = None,
+    zone: tzinfo = UTC,
+) -> PaperSheet:
     """Validate a typed-in sheet; `questionnaires` maps each agency code to its form.
 
+    Times are read as local times of `zone` (those with an offset are converted to it);
     `latest` (naive local time) rejects forms dated after it, e.g. a mistyped year.
 
     Raises:
@@ -168,39 +163,66 @@ def parse_paper_forms(
     """
     by_id = {q.id: _Form.of(q) for q in questionnaires.values()}
     forms = {code: by_id[q.id] for code, q in questionnaires.items()}
-    head = _Header(header, frozenset(c for form in by_id.values() for c in form.criteria))
-    problems = list(head.problems)
+    head = Header(header, [form.questionnaire for form in by_id.values()])
+    problems = [RowProblem(1, title, reason) for title, reason in head.problems]
+    any_labels = {key: value for form in by_id.values() for key, value in form.labels.items()}
     responses: list[PaperResponse] = []
     first_line: dict[str, int] = {}  # questionnaire id → first line that uses it
+    agency_at = head.fields.get(AGENCY)
     for line, cells in rows:
         if all(_blank(cell) for cell in cells):
             continue
-        agency = (head.cell(cells, AGENCY) or "").strip()
+        agency = _cell(cells, agency_at).strip()
         form = forms.get(agency)
         if form is not None:
-            first_line.setdefault(form.questionnaire.id, line)
-        elif AGENCY in head.columns:
+            if form.questionnaire.id not in first_line:
+                first_line[form.questionnaire.id] = line
+                problems.extend(_form_problems(head, form, line))
+        elif agency_at is not None:
             problems.append(RowProblem(line, AGENCY, _unknown_agency(agency, questionnaires)))
-        response = _parse_row(head, line, cells, form, latest, problems)
+        response = _parse_row(head, line, cells, form, latest, zone, problems, any_labels)
         if response is not None:
             responses.append(response)
-    problems.extend(_missing_criteria(head, by_id, first_line))
     if not responses and not problems:
         problems.append(RowProblem(1, None, "the sheet has no responses below the header"))
     if problems:
-        where = {name: index for index, name in enumerate(head.names)}
-        problems.sort(key=lambda p: (p.line, where.get(_key(p.column or ""), -1)))
+        where = {title: index for index, title in enumerate(head.titles)}
+        where.update((name, index) for name, index in head.fields.items())
+        problems.sort(key=lambda p: (p.line, where.get(p.column or "", -1)))
         raise PaperFormError(problems)
-    return responses
+    used = [by_id[q].questionnaire for q in first_line]
+    return PaperSheet(responses, head.mapping(used), _identical_rows(responses))
+
+
+def _cell(cells: Sequence[Cell], index: int | None) -> str:
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index] or ""
+
+
+def _form_problems(head: Header, form: _Form, line: int) -> list[RowProblem]:
+    """The header problems of a questionnaire first used on `line`: the wrong template."""
+    columns = head.columns_of(form.questionnaire)
+    problems = [RowProblem(1, title, reason) for title, reason in columns.problems]
+    for criterion in form.criteria:
+        if criterion not in columns.criteria:
+            reason = (
+                f"column is missing; questionnaire {form.questionnaire.id} (first used on line "
+                f"{line}) asks it (leave its cells empty for not applicable)"
+            )
+            problems.append(RowProblem(1, criterion, reason))
+    return problems
 
 
 def _parse_row(
-    head: _Header,
+    head: Header,
     line: int,
     cells: Sequence[Cell],
     form: _Form | None,
     latest: datetime | None,
+    zone: tzinfo,
     problems: list[RowProblem],
+    any_labels: Mapping[str, int],
 ) -> PaperResponse | None:
     """The row's response, or None after adding its problems to `problems`."""
     found = len(problems)
@@ -210,24 +232,25 @@ def _parse_row(
             problems.append(RowProblem(line, None, reason))
     if any(not _blank(cell) for cell in cells[head.width :]):
         problems.append(RowProblem(line, None, "values to the right of the last named column"))
-    submitted = _submitted(head, line, cells, latest, problems)
-    agency = (head.cell(cells, AGENCY) or "").strip()
-    answers: dict[str, int | None] = {}
-    for name in head.columns:
-        if name in REQUIRED_COLUMNS or name in EXTRA_COLUMNS:
-            continue
-        text = head.cell(cells, name)
-        if form is not None and name not in form.criterion_set:
-            if not _blank(text):
-                reason = f"questionnaire {form.questionnaire.id} of agency {agency} has no {name}"
-                problems.append(RowProblem(line, name, f"{reason}; leave it empty"))
-            continue
-        try:
-            answers[name] = _scale_value(text or "")
-        except ValueError as error:
-            problems.append(RowProblem(line, name, str(error)))
+    submitted = _submitted(head, line, cells, latest, zone, problems)
+    agency = _cell(cells, head.fields.get(AGENCY)).strip()
+    if form is None:  # refused for its agency; its answers are still checked, to list all at once
+        for column in head.statements:
+            try:
+                parse_answer(_cell(cells, column.index), any_labels)
+            except ValueError as error:
+                problems.append(RowProblem(line, column.title, str(error)))
+        return None
+    columns = head.columns_of(form.questionnaire)
+    answers = _answers(columns, line, cells, form, agency, problems)
     extras = _extras(head, line, cells, form, agency, problems)
-    if len(problems) > found or form is None or submitted is None:
+    if len(problems) > found or submitted is None:
+        return None
+    if all(value is None for value in answers.values()):
+        reason = (
+            "no statement is answered (all empty or NA); a form without a rating is not counted"
+        )
+        problems.append(RowProblem(line, None, reason))
         return None
     return PaperResponse(
         line=line,
@@ -235,27 +258,55 @@ def _parse_row(
         questionnaire=form.questionnaire.id,
         position=form.position,
         submitted_at=submitted,
-        answers={c: answers[c] for c in form.criteria if c in answers},
+        answers=answers,
         extras=extras,
     )
 
 
+def _answers(
+    columns: FormColumns,
+    line: int,
+    cells: Sequence[Cell],
+    form: _Form,
+    agency: str,
+    problems: list[RowProblem],
+) -> dict[str, int | None]:
+    for column in columns.foreign:
+        if not _blank(_cell(cells, column.index)):
+            reason = (
+                f"questionnaire {form.questionnaire.id} of agency {agency} has no {column.title}"
+            )
+            problems.append(RowProblem(line, column.title, f"{reason}; leave it empty"))
+    answers: dict[str, int | None] = {}
+    width = len(cells)
+    for criterion in form.criteria:
+        index = columns.criteria.get(criterion)
+        if index is None:
+            continue  # a header problem already
+        try:
+            text = (cells[index] or "") if index < width else ""
+            answers[criterion] = parse_answer(text, form.labels)
+        except ValueError as error:
+            problems.append(RowProblem(line, criterion, str(error)))
+    return answers
+
+
 def _submitted(
-    head: _Header,
+    head: Header,
     line: int,
     cells: Sequence[Cell],
     latest: datetime | None,
+    zone: tzinfo,
     problems: list[RowProblem],
 ) -> datetime | None:
-    if SUBMITTED_AT not in head.columns:
+    if SUBMITTED_AT not in head.fields:
         return None
-    text = head.cell(cells, SUBMITTED_AT)
-    if _blank(text):
-        problems.append(RowProblem(line, SUBMITTED_AT, f"empty; write {_DATE_FORMS}"))
+    text = _cell(cells, head.fields[SUBMITTED_AT])
+    if not text.strip():
+        problems.append(RowProblem(line, SUBMITTED_AT, f"empty; write {DATE_FORMS}"))
         return None
-    assert text is not None
     try:
-        submitted = parse_submitted_at(text)
+        submitted = parse_submitted_at(text, zone)
     except ValueError as error:
         problems.append(RowProblem(line, SUBMITTED_AT, str(error)))
         return None
@@ -275,30 +326,30 @@ def _unknown_agency(agency: str, questionnaires: Mapping[str, Questionnaire]) ->
 
 
 def _extras(
-    head: _Header,
+    head: Header,
     line: int,
     cells: Sequence[Cell],
-    form: _Form | None,
+    form: _Form,
     agency: str,
     problems: list[RowProblem],
 ) -> dict[str, str | None]:
     extras: dict[str, str | None] = {}
     for name in EXTRA_COLUMNS:
-        if name not in head.columns:
+        if name not in head.fields:
             continue
-        text = head.cell(cells, name)
-        if form is None:
-            continue  # the row is refused for its agency already
+        text = _cell(cells, head.fields[name])
         step = form.optional.get(name)
         if step is None:
-            if not _blank(text):
+            if text.strip():
                 reason = f"questionnaire {form.questionnaire.id} of agency {agency} has no {name}"
                 problems.append(RowProblem(line, name, f"{reason}; leave it empty"))
             continue
-        if text is None or not text.strip():
+        if step.kind == "text" and text:
+            text = clean_comment(text)  # XML cannot hold control characters: exports would fail
+        if not text.strip():
             extras[name] = None  # skipped, as when a citizen presses "skip"
         elif step.kind == "choice":
-            option = form.choices[name].get(_key(text))
+            option = form.choices[name].get(text_key(text))
             if option is None:
                 choices = ", ".join(option.id for option in step.options)
                 reason = f"{text!r} is not one of the choices ({choices}, or their texts)"
@@ -311,17 +362,20 @@ def _extras(
     return extras
 
 
-def _missing_criteria(
-    head: _Header, forms: Mapping[str, _Form], first_line: Mapping[str, int]
-) -> list[RowProblem]:
-    """A criterion of a questionnaire in use but absent from the header: the wrong template."""
-    problems = []
-    for questionnaire_id, line in first_line.items():
-        for criterion in forms[questionnaire_id].criteria:
-            if criterion not in head.columns:
-                reason = (
-                    f"column is missing; questionnaire {questionnaire_id} (first used on line "
-                    f"{line}) asks it (leave its cells empty for not applicable)"
-                )
-                problems.append(RowProblem(1, criterion, reason))
-    return problems
+def _identical_rows(responses: Sequence[PaperResponse]) -> list[str]:
+    """Rows of one file that are the same form: kept, but worth a look."""
+    lines: dict[str, list[int]] = defaultdict(list)
+    for response in responses:
+        lines[fingerprint(response)].append(response.line)
+    return [
+        f"lines {', '.join(map(str, same))} are identical (kept: two citizens may answer alike "
+        "in the same minute when the time has no seconds)"
+        for same in lines.values()
+        if len(same) > 1
+    ]
+
+
+def rows_per_agency_and_month(responses: Iterable[PaperResponse]) -> dict[tuple[str, str], int]:
+    """How many responses each agency gets in each month (`YYYY-MM`, local time)."""
+    counts = Counter((r.agency, r.submitted_at.strftime("%Y-%m")) for r in responses)
+    return dict(sorted(counts.items()))

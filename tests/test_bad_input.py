@@ -42,21 +42,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import build_application, on_shutdown, on_startup
-from bot.commands import import_responses
 from bot.config import AgencyEntry, ConfigError, Settings, TelegramSection, load_settings
+from bot.importing import import_responses
 from bot.transfer import SheetError, read_sheet
 from handlers.conversation import pseudonym
 from survey import actions
 from survey.answers import read_scale_answer
 from survey.catalogue import QuestionnaireError, parse_questionnaire
 from survey.flow import steps, value_is_na
-from survey.paper import _scale_value, parse_submitted_at
+from survey.paper_cells import parse_answer, parse_submitted_at, scale_labels
 from tests.soak import CATALOGUE, TelegramRules, buttons_of, sized
 from tests.telegram_fakes import BOT_USER, feed
 
@@ -566,7 +567,7 @@ def good_row(n: int) -> list[str]:
 
 def bad_scale(text: str) -> bool:
     try:
-        _scale_value(text)
+        parse_answer(text, scale_labels(SIPAS))
     except ValueError:
         return True
     return False
@@ -589,7 +590,8 @@ def bad_sex(text: str) -> bool:
 
 def bad_date(text: str) -> bool:
     try:
-        return parse_submitted_at(text) > NOW.replace(tzinfo=None)
+        zone = ZoneInfo("Asia/Ho_Chi_Minh")  # the default [bot] timezone, as the import reads
+        return parse_submitted_at(text, zone) > NOW.astimezone(zone).replace(tzinfo=None)
     except ValueError:
         return True
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot.commands import import_responses
 from bot.config import AgencyEntry, Settings
+from bot.importing import import_responses
 from bot.questionnaires import load_catalogue
 from bot.transfer import SheetError, read_sheet
 from storage.database import Database
@@ -139,7 +139,7 @@ async def test_good_csv_imports_every_response_with_its_aggregates(settings, tmp
 
     code, message = await import_responses(settings, path, NOW)
 
-    assert (code, message) == (0, f"imported {EXPECTED} responses from {path}")
+    assert (code, message.splitlines()[0]) == (0, f"imported {EXPECTED} responses from {path}")
     assert table_count(settings, "responses") == EXPECTED
     assert table_count(settings, "answers") == 4 * len(CRITERIA) + 2 * len(COUNTER.criterion_ids)
     assert_aggregates_match(settings, GOOD_ROWS)
@@ -175,7 +175,7 @@ async def test_good_xlsx_with_typed_dates_and_numbers_imports(settings, tmp_path
 
     code, message = await import_responses(settings, path, NOW)
 
-    assert (code, message) == (0, f"imported {EXPECTED} responses from {path}")
+    assert (code, message.splitlines()[0]) == (0, f"imported {EXPECTED} responses from {path}")
     assert_aggregates_match(settings, GOOD_ROWS)
 
 
@@ -207,8 +207,8 @@ BAD_FILES = {
         [f"line 2, column {CRITERIA[0]}: 'tốt' is not an answer"],
     ),
     "bad date": (
-        [GOOD_ROWS[0], ["05/10/2026", *GOOD_ROWS[1][1:]], ["2026-02-30", *GOOD_ROWS[2][1:]]],
-        ["line 3, column submitted_at: '05/10/2026' is not a date", "line 4, column submitted_at"],
+        [GOOD_ROWS[0], ["Oct 5, 2026", *GOOD_ROWS[1][1:]], ["2026-02-30", *GOOD_ROWS[2][1:]]],
+        ["line 3, column submitted_at: 'Oct 5, 2026' is not a date", "line 4, column submitted"],
     ),
     "date in the future": (
         [["2027-01-01", *GOOD_ROWS[0][1:]]],
