@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -287,25 +288,40 @@ def _write_xlsx(
 ) -> None:
     # Write-only mode streams rows to disk: a year of responses stays within memory.
     workbook = openpyxl.Workbook(write_only=True)
-    responses = workbook.create_sheet(RESPONSES_SHEET)
-    responses.freeze_panes = "A2"
-    _set_widths(responses, [header, *rows[:200]])
-    responses.append(_cells(responses, header, bold=True))
-    for row in rows:
-        responses.append(_cells(responses, row))
-    index = workbook.create_sheet(INDEX_SHEET)
-    sample: list[Sequence[Value]] = []
-    for table in tables:
-        sample.extend([table.header, *table.rows[:200]])
-    _set_widths(index, sample)
-    for number, table in enumerate(tables):
-        if number:
-            index.append([])
-        index.append(_cells(index, [table.title], bold=True))
-        index.append(_cells(index, table.header, bold=True))
-        for table_row in table.rows:
-            index.append(_cells(index, table_row))
-    workbook.save(out)
+    try:
+        responses = workbook.create_sheet(RESPONSES_SHEET)
+        responses.freeze_panes = "A2"
+        _set_widths(responses, [header, *rows[:200]])
+        responses.append(_cells(responses, header, bold=True))
+        for row in rows:
+            responses.append(_cells(responses, row))
+        index = workbook.create_sheet(INDEX_SHEET)
+        sample: list[Sequence[Value]] = []
+        for table in tables:
+            sample.extend([table.header, *table.rows[:200]])
+        _set_widths(index, sample)
+        for number, table in enumerate(tables):
+            if number:
+                index.append([])
+            index.append(_cells(index, [table.title], bold=True))
+            index.append(_cells(index, table.header, bold=True))
+            for table_row in table.rows:
+                index.append(_cells(index, table_row))
+        workbook.save(out)
+    except BaseException:
+        _discard(workbook)
+        raise
+
+
+def _discard(workbook: Any) -> None:
+    # A failed write leaves each sheet's row writer suspended inside an open XML element; if the
+    # garbage collector closed it later, it would write to a closed file and CPython would report
+    # that as an unraisable error at some random later moment. Close them now, quietly.
+    for sheet in workbook.worksheets:
+        rows = getattr(sheet, "_rows", None)
+        if rows is not None:
+            with contextlib.suppress(Exception):
+                rows.close()
 
 
 def _cells(sheet: Any, values: Iterable[Value], bold: bool = False) -> list[WriteOnlyCell]:
