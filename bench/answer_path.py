@@ -35,7 +35,7 @@ from bench.common import (
     median,
     percentile,
 )
-from bot.app import build_application, on_shutdown, on_startup
+from bot.telegram_app import build_application, on_shutdown, on_startup
 from tests.telegram_fakes import RecordingRequest, press_update, text_update
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]

@@ -1,6 +1,6 @@
 """Digest: the weekly digest (texts and chart) for 500 agencies with one official each.
 
-Uses the public functions of `bot.digests` (recipients, build_digest, render) on a copy of a
+Uses the public functions of `bot.digest.compose` (recipients, build_digest, render) on a copy of a
 cached database of 500 agencies × 9 weeks. The baseline, in the same run: a bare matplotlib
 figure of the same size (bars and a line) saved as PNG — the floor of drawing any chart.
 """
@@ -30,8 +30,8 @@ FIRST_OFFICIAL = 800_000_000
 
 async def time_digests(source: Path, folder: Path, recipients_wanted: int) -> tuple[float, int]:
     """Seconds to build and render every subscriber's digest, and how many there were."""
-    # Imported here: `run` skips this benchmark when bot.digests is absent.
-    from bot.digests import build_digest, recipients, render
+    # Imported here: `run` skips this benchmark when bot.digest.compose is absent.
+    from bot.digest.compose import build_digest, recipients, render
 
     copy = folder / "digest.sqlite"
     await asyncio.to_thread(shutil.copyfile, source, copy)  # subscribing writes rows
@@ -90,9 +90,9 @@ def time_bare_charts(count: int) -> float:
 
 async def run(quick: bool) -> list[Figure]:
     try:
-        import bot.digests  # noqa: F401  (present only once its author has landed it)
+        import bot.digest.compose  # noqa: F401  (present only once its author has landed it)
     except ImportError as error:
-        print(f"  digest benchmark skipped: bot.digests is not importable ({error})")
+        print(f"  digest benchmark skipped: bot.digest.compose is not importable ({error})")
         return []
     runs = 1 if quick else 3
     wanted = 50 if quick else AGENCIES

@@ -1,7 +1,7 @@
 """Import: `import-responses` of a 100 thousand-row CSV, against a bare executemany of its rows.
 
 The CSV is written once from the synthetic generator (`survey.synthetic`) and cached. The
-import runs `bot.importing.import_responses` as the command line does (open and migrate the
+import runs `bot.files.importing.import_responses` as the command line does (open and migrate the
 database, read and validate every row, store responses, answers, extras and aggregates in one
 transaction). The baseline, in the same run: read the same CSV with the csv module and
 executemany its rows into responses and answers, one transaction, nothing else.
@@ -29,7 +29,7 @@ from bench.common import (
     figure,
     median,
 )
-from bot.importing import import_responses
+from bot.files.importing import import_responses
 from bot.questionnaires import load_catalogue
 from storage.database import Database
 from storage.migrations import migrate

@@ -18,10 +18,10 @@ from typing import Any
 from bench import bulk
 from bench.common import QUESTIONNAIRE, Figure, agency_codes, figure, median
 from bot.questionnaires import load_catalogue
-from handlers.conversation import Agency
 from handlers.scores import Scores
 from storage.database import Database
 from storage.tallies import TallyStore
+from survey.agencies import Agency
 from survey.period import Period
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from time import perf_counter
 from bench.common import Figure, figure, median, percentile
 from bot.config import load_settings
 from bot.services import open_services
-from bot.zalo import build_channel
-from bot.zalo_api import ZaloBotApi
-from handlers.zalo import parse_update
+from bot.zalo.api import ZaloBotApi
+from bot.zalo.channel import build_channel
+from handlers.text.zalo import parse_update
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import ZaloCitizen, write_zalo_config
 

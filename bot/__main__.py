@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bot import commands
 from bot.config import ConfigError, Settings, load_settings, refuse_published_secret
+from bot.files.paths import check_media_dir
 from bot.logs import configure_logging, redact
-from bot.output_paths import check_media_dir
 from storage.database import StorageError
 from survey.catalogue import QuestionnaireError
 
@@ -88,7 +88,7 @@ def _day(text: str) -> date:
 
 
 def _force(parser: argparse.ArgumentParser, text: str) -> None:
-    # Never the database or the config, even with --force: see bot.output_paths.
+    # Never the database or the config, even with --force: see bot.files.paths.
     parser.add_argument("--force", action="store_true", help=text)
 
 
@@ -156,8 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _zalo_refused(settings: Settings) -> bool:
     """getMe before starting, so a bad token or host is one clear line, not a polling loop."""
-    from bot.zalo import ask_bot_name
-    from bot.zalo_api import ZaloApiError
+    from bot.zalo.api import ZaloApiError
+    from bot.zalo.channel import ask_bot_name
 
     try:
         asyncio.run(ask_bot_name(settings.zalo))
@@ -175,8 +175,8 @@ def _zalo_refused(settings: Settings) -> bool:
 
 
 def _run_zalo(settings: Settings) -> int:
-    from bot.zalo import run_zalo  # imported only when it is used
-    from bot.zalo_api import ZaloApiError
+    from bot.zalo.api import ZaloApiError
+    from bot.zalo.channel import run_zalo  # imported only when it is used
 
     try:
         asyncio.run(run_zalo(settings))
@@ -193,8 +193,8 @@ def _run_zalo(settings: Settings) -> int:
 def _run_telegram(settings: Settings) -> int:
     from telegram.error import InvalidToken, NetworkError  # imported only when it is used
 
-    from bot.app import ask_bot_username, run_telegram
-    from bot.zalo_api import ZaloApiError
+    from bot.telegram_app import ask_bot_username, run_telegram
+    from bot.zalo.api import ZaloApiError
 
     try:
         # A refused token is common and PTB would report it with a traceback: ask first.

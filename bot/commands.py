@@ -9,19 +9,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import EXAMPLE_SECRET, Settings, refuse_published_secret
-from bot.demo import run_demo, summary
-from bot.digests import write_dry_run
-from bot.exporting import write_period_export
-from bot.output_paths import OutputPathError, check_output
-from bot.posters import (
+from bot.digest.compose import write_dry_run
+from bot.files.demo import run_demo, summary
+from bot.files.export import write_period_export
+from bot.files.paths import OutputPathError, check_output
+from bot.files.posters import (
     check_poster_format,
     deep_link,
     write_poster,
     write_zalo_poster,
     zalo_message,
 )
+from bot.files.report import report
 from bot.questionnaires import load_catalogue
-from bot.reporting import report
 from bot.services import check_catalogue, open_services
 from bot.terminal import run_terminal
 from handlers.officials import visit_token
@@ -46,7 +46,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "report":
             return await report_command(settings, args)
         case "import-responses":
-            from bot.importing import import_responses  # its own module: files, fingerprints
+            from bot.files.importing import import_responses  # its own module: files, fingerprints
 
             code, message = await import_responses(
                 settings, args.file, datetime.now(UTC), args.dry_run, args.skip_duplicates
@@ -213,7 +213,7 @@ async def _bot_username(settings: Settings) -> str | None:
     telegram = settings.telegram
     if telegram.token is None:
         return None
-    from bot.app import ask_bot_username  # only this command needs the network
+    from bot.telegram_app import ask_bot_username  # only this command needs the network
 
     return await ask_bot_username(settings)
 

@@ -11,13 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
-from bot.exporting import write_period_export
-from bot.posters import deep_link
+from bot.files.export import write_period_export
+from bot.files.posters import deep_link
 from bot.questionnaires import load_catalogue
-from handlers.conversation import Agency, Conversation
+from handlers.conversation import Conversation
 from handlers.officials import OfficialDesk
 from handlers.scores import Scores
-from handlers.text_chat import TextChat
+from handlers.text.chat import TextChat
 from storage.database import Database
 from storage.menus import MenuStore
 from storage.migrations import migrate
@@ -25,6 +25,7 @@ from storage.officials import OfficialStore
 from storage.responses import ResponseStore
 from storage.tallies import TallyStore
 from survey.access import Official
+from survey.agencies import Agency
 from survey.catalogue import Catalogue
 from survey.period import Period
 

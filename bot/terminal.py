@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.services import open_services
-from handlers.terminal import CHANNEL, PROMPT, TerminalChat
+from handlers.text.terminal import CHANNEL, PROMPT, TerminalChat
 
 BANNER = (
     "SIPAS Bot — trò chuyện trong terminal (không có token Telegram).\n"

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from storage.responses import Completion, ResponseStore, UpdateKey, VisitTaken
 from survey import actions, screens
+from survey.agencies import Agency
 from survey.answers import fold, read_command_word
 from survey.catalogue import Catalogue
 from survey.channels import capabilities
@@ -57,14 +58,6 @@ class Reply:
     replace: Screen | None = None  # rewrite the pressed message to this screen
     notice: str | None = None  # a short answer to the press itself
     paused: bool = False  # the survey was paused: ask nothing until the citizen comes back
-
-
-@dataclass(frozen=True)
-class Agency:
-    code: str
-    name: str
-    questionnaire: str
-    visit_required: bool = False
 
 
 _GREETINGS = frozenset(

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from handlers.conversation import Agency, pseudonym
+from handlers.conversation import pseudonym
 from handlers.scores import Scores
 from storage.officials import Attempt, OfficialStore
 from survey.access import ALL, Official
+from survey.agencies import Agency
 from survey.channels import capabilities
 from survey.models import Language
 from survey.numbers import format_date

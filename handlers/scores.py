@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
-from handlers.conversation import Agency
 from storage.tallies import TallyStore
+from survey.agencies import Agency
 from survey.catalogue import Catalogue
 from survey.index import IndexResult, Ranked, compare, compute_index, rank
 from survey.models import ELEMENT_IDS, Language

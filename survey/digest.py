@@ -6,7 +6,7 @@ uncertainty, the element indices, the weakest criteria, the new comments and the
 below the alert threshold. A scope of several agencies is pooled and gets a ranking table
 instead of one digest per agency. Suppressed results show their n and never a figure.
 
-Pure: no I/O, no clock. The chart itself is drawn by `bot.charts` from a `ChartSpec`.
+Pure: no I/O, no clock. The chart itself is drawn by `bot.digest.chart` from a `ChartSpec`.
 """
 
 from __future__ import annotations

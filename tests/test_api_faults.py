@@ -27,12 +27,12 @@ import pytest
 from telegram.error import NetworkError
 from telegram.request import RequestData
 
-import bot.digests
-from bot.app import SERVICES, build_application, on_shutdown, on_startup
+import bot.digest.compose
 from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
-from bot.digest_delivery import deliver_due_digests
-from bot.retry import MAX_TRIES
+from bot.digest.delivery import deliver_due_digests
 from bot.services import Services
+from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from handlers.retry import MAX_TRIES
 from storage.imports import store_paper_responses
 from survey.flow import steps
 from survey.paper import PaperResponse
@@ -72,7 +72,7 @@ def fault_run(tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
 
 
 def warnings_in(log: str, start: str) -> list[str]:
-    return [line for line in log.splitlines() if f"handlers.errors: {start}" in line]
+    return [line for line in log.splitlines() if f"handlers.telegram.errors: {start}" in line]
 
 
 def test_surveys_complete_and_nothing_is_doubled_under_api_faults(fault_run: LoadRun) -> None:
@@ -265,7 +265,7 @@ class Sleeps:
 @pytest.fixture(autouse=True)
 def quick_digest(monkeypatch: pytest.MonkeyPatch) -> None:
     """Drawing is tested elsewhere; PTB warns on integer retry_after unless told otherwise."""
-    monkeypatch.setattr(bot.digests, "render_chart", lambda spec: PNG)
+    monkeypatch.setattr(bot.digest.compose, "render_chart", lambda spec: PNG)
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 

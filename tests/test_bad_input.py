@@ -48,10 +48,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import build_application, on_shutdown, on_startup
 from bot.config import AgencyEntry, ConfigError, Settings, TelegramSection, load_settings
-from bot.importing import import_responses
-from bot.transfer import SheetError, read_sheet
+from bot.files.importing import import_responses
+from bot.files.sheets import SheetError, read_sheet
+from bot.telegram_app import build_application, on_shutdown, on_startup
 from handlers.conversation import pseudonym
 from survey import actions
 from survey.answers import read_scale_answer

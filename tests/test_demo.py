@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bot.demo import AGENCIES, run_demo, summary
+from bot.files.demo import AGENCIES, run_demo, summary
 
 TODAY = date(2026, 11, 27)
 

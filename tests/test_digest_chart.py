@@ -1,4 +1,4 @@
-"""The digest chart (bot.charts): a real PNG of the expected size, drawn, with Vietnamese text."""
+"""The digest chart: a real PNG of the expected size, drawn, with Vietnamese text."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.charts import HEIGHT, WIDTH, render_chart
+from bot.digest.chart import HEIGHT, WIDTH, render_chart
 from survey.digest import Bar, ChartSpec, TrendMark
 from survey.index import Estimate
 
@@ -113,7 +113,7 @@ def test_a_glyph_outside_the_font_would_be_noticed() -> None:
 
 
 def test_importing_the_chart_module_does_not_load_matplotlib() -> None:
-    probe = "import sys, bot.charts; print('matplotlib' in sys.modules)"
+    probe = "import sys, bot.digest.chart; print('matplotlib' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=ROOT,

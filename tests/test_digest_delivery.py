@@ -24,13 +24,12 @@ from telegram.error import RetryAfter
 from telegram.request import RequestData
 from telegram.warnings import PTBDeprecationWarning
 
-import bot.digest_delivery
-import bot.digests
-from bot.app import SERVICES, build_application, on_shutdown, on_startup
-from bot.charts import render_chart
+import bot.digest.compose
+import bot.digest.delivery
 from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
-from bot.digest_command import add_digest_handlers
-from bot.digest_delivery import (
+from bot.digest.chart import render_chart
+from bot.digest.compose import build_digest, write_dry_run
+from bot.digest.delivery import (
     CATCH_UP_JOB,
     CRON_JOB,
     DIGEST_KEY,
@@ -42,10 +41,11 @@ from bot.digest_delivery import (
     due_period,
     schedule_digest,
 )
-from bot.digests import build_digest, write_dry_run
 from bot.questionnaires import load_catalogue
-from bot.retry import MAX_TRIES
 from bot.services import Services
+from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from handlers.retry import MAX_TRIES
+from handlers.telegram.digest import add_digest_handlers
 from storage.imports import store_paper_responses
 from survey.access import Official
 from survey.flow import steps
@@ -150,7 +150,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(autouse=True)
 def stub_chart(monkeypatch: pytest.MonkeyPatch) -> None:
     """Drawing is tested in test_digest_chart; here it would only cost time."""
-    monkeypatch.setattr(bot.digests, "render_chart", lambda spec: STUB_PNG)
+    monkeypatch.setattr(bot.digest.compose, "render_chart", lambda spec: STUB_PNG)
 
 
 @dataclass
@@ -389,7 +389,7 @@ async def test_a_blocked_bot_unsubscribes_the_official(
     await harness.subscribe(ADMIN)
     await harness.subscribe(OFFICIAL_A)
     harness.request.failures[OFFICIAL_A] = [BLOCKED]
-    with caplog.at_level(logging.INFO, logger="bot.digest_delivery"):
+    with caplog.at_level(logging.INFO, logger="bot.digest.delivery"):
         report = await harness.deliver()
     assert report.blocked == [str(OFFICIAL_A)]
     assert report.sent == [str(ADMIN)]
@@ -423,7 +423,7 @@ async def test_one_broken_digest_does_not_hold_up_the_others(
             raise RuntimeError("a bug")
         return await build_digest(services, official, period)
 
-    monkeypatch.setattr(bot.digest_delivery, "build_digest", broken_for_admins)
+    monkeypatch.setattr(bot.digest.delivery, "build_digest", broken_for_admins)
     report = await harness.deliver()
     assert (report.failed, report.sent) == ([str(ADMIN)], [str(OFFICIAL_A)])
     assert deliveries(settings) == [(str(OFFICIAL_A), "2026-09-28")]
@@ -473,7 +473,7 @@ async def test_slash_digest_sends_the_digest_now_without_recording_it(
 
 @pytest.fixture
 def real_chart(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.digests, "render_chart", render_chart)
+    monkeypatch.setattr(bot.digest.compose, "render_chart", render_chart)
 
 
 async def test_a_dry_run_writes_each_recipients_text_and_png(

@@ -13,14 +13,14 @@ import openpyxl
 import pytest
 
 from bot.config import AgencyEntry, Settings
-from bot.questionnaires import load_catalogue
-from bot.transfer import (
+from bot.files.sheets import (
     FIXED_COLUMNS,
     INDEX_SHEET,
     RESPONSES_SHEET,
     IndexTable,
     write_export,
 )
+from bot.questionnaires import load_catalogue
 from storage.database import Database
 from storage.exports import export_rows
 from storage.imports import store_paper_responses

@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 
 from bot.config import AgencyEntry, Settings
-from bot.importing import import_responses
+from bot.files.importing import import_responses
+from bot.files.sheets import SheetError, read_sheet
 from bot.questionnaires import load_catalogue
-from bot.transfer import SheetError, read_sheet
 from storage.database import Database
 from storage.imports import store_paper_responses
 from storage.migrations import migrate

@@ -11,7 +11,7 @@ import pytest
 
 import storage.migrations
 from bot.config import Settings, load_settings
-from bot.importing import import_responses
+from bot.files.importing import import_responses
 from storage.database import Database
 from storage.migrations import MIGRATIONS, Migration, migrate
 from tests.test_import_formats import SIPAS, run_cli, write_config

@@ -18,8 +18,8 @@ import openpyxl
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.digests import preview_period
-from bot.importing import import_responses
+from bot.digest.compose import preview_period
+from bot.files.importing import import_responses
 from bot.questionnaires import load_catalogue
 from survey.paper import PaperFormError, parse_paper_forms
 from survey.paper_cells import DATE_FORMS, parse_submitted_at

@@ -11,10 +11,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import bot.transfer
+import bot.files.sheets
 from bot.config import Settings, load_settings
-from bot.importing import import_responses
-from bot.transfer import MAX_ROWS, read_sheet
+from bot.files.importing import import_responses
+from bot.files.sheets import MAX_ROWS, read_sheet
 from tests.test_import_formats import SIPAS, run_cli, write_config
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
@@ -105,7 +105,7 @@ def test_rows_are_as_wide_as_the_header_and_blank_rows_are_not_kept(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 async def test_the_row_cap_applies_to_csv_and_xlsx(settings, tmp_path, monkeypatch, suffix):
-    monkeypatch.setattr(bot.transfer, "MAX_ROWS", 3)
+    monkeypatch.setattr(bot.files.sheets, "MAX_ROWS", 3)
     path = tmp_path / f"forms{suffix}"
     if suffix == ".csv":
         lines = [",".join(HEADER), *[",".join(map(str, ROW))] * 4]

@@ -25,8 +25,7 @@ import openpyxl
 import pytest
 from telegram.request import RequestData
 
-import bot.exporting
-from bot.app import SERVICES, build_application, on_shutdown, on_startup
+import bot.files.export
 from bot.config import (
     AgencyEntry,
     OfficialEntry,
@@ -36,6 +35,7 @@ from bot.config import (
     TelegramSection,
 )
 from bot.questionnaires import load_catalogue
+from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
 from storage.imports import store_paper_responses
 from survey.access import within_scope
 from survey.flow import steps
@@ -622,7 +622,7 @@ async def test_a_failed_export_tells_the_official_and_leaves_no_temporary_folder
         out.write_bytes(b"PK\x03\x04 half a workbook")  # the disk filled up mid-write
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(bot.exporting, "write_export", disk_full)
+    monkeypatch.setattr(bot.files.export, "write_export", disk_full)
     assert await chat.send(ADMIN, "/export 2026-10") == say("vi", "error")
     assert chat.documents_to(ADMIN) == []
     assert list(chat.temp.iterdir()) == []

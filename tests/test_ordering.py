@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import Update
 
-from handlers.ordering import PerUserUpdateProcessor
+from handlers.telegram.ordering import PerUserUpdateProcessor
 from tests.telegram_fakes import text_update
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from bot.posters import deep_link, write_poster
+from bot.files.posters import deep_link, write_poster
 
 ROOT = Path(__file__).resolve().parent.parent
 

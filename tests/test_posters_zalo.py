@@ -11,7 +11,7 @@ import numpy as np
 import segno
 from matplotlib.image import imread
 
-from bot.posters import write_zalo_poster, zalo_message
+from bot.files.posters import write_zalo_poster, zalo_message
 from tests.test_posters import qr
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,6 @@ import pytest
 from pydantic import SecretStr
 from telegram.request import RequestData
 
-from bot.app import build_application, on_shutdown, on_startup
 from bot.commands import check_config
 from bot.config import (
     AgencyEntry,
@@ -39,6 +38,7 @@ from bot.config import (
     TelegramSection,
     load_settings,
 )
+from bot.telegram_app import build_application, on_shutdown, on_startup
 from handlers.conversation import pseudonym
 from storage.exports import RESPONDENT_KEY_LENGTH
 from tests.e2e_support import ROOT, BotProcess
@@ -418,7 +418,7 @@ async def test_an_error_on_a_comment_is_logged_without_quoting_it(
     # openpyxl's error quotes the offending cell; were a character ever to slip past the
     # cleaning, the failed /export must log where it failed, never the citizen's words.
     comment = "Cán bộ Nguyễn Văn Bê\x0b đòi tiền"
-    monkeypatch.setattr("bot.transfer.clean_cell", lambda value: value)
+    monkeypatch.setattr("bot.files.sheets.clean_cell", lambda value: value)
     caplog.set_level(logging.DEBUG)
     async with running(tmp_path) as (app, request):
         await complete(app, request, CITIZENS[0])

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
+from bot.files.report import report, report_period
 from bot.questionnaires import load_catalogue
-from bot.reporting import report, report_period
 from bot.services import build_scores, configured_agencies
 from handlers.scores import Scores
 from storage.database import Database

@@ -28,15 +28,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import SecretStr
 from telegram.request import RequestData
 
-import bot.digests
-from bot.app import SERVICES, build_application, on_shutdown, on_startup
+import bot.digest.compose
 from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection, ZaloSection
-from bot.digest_delivery import RETRY_LATER, RETRY_ROUNDS, schedule_digest
+from bot.digest.delivery import RETRY_LATER, RETRY_ROUNDS, schedule_digest
 from bot.housekeeping import EVERY
-from bot.retry import MAX_TRIES
 from bot.services import Services, open_services
-from bot.zalo_api import ZaloBotApi
-from bot.zalo_jobs import schedule_zalo_jobs
+from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.zalo.api import ZaloBotApi
+from bot.zalo.digest import schedule_zalo_jobs
+from handlers.retry import MAX_TRIES
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
 from tests.telegram_fakes import RecordingRequest
@@ -170,7 +170,7 @@ def settings_for(tmp_path: Path, mode: str, zalo: ZaloEmulator) -> Settings:
 @pytest.fixture(autouse=True)
 def stub_chart(monkeypatch: pytest.MonkeyPatch) -> None:
     """Drawing is tested in test_digest_chart; here it would only cost time."""
-    monkeypatch.setattr(bot.digests, "render_chart", lambda spec: b"\x89PNG\r\n\x1a\nstub")
+    monkeypatch.setattr(bot.digest.compose, "render_chart", lambda spec: b"\x89PNG\r\n\x1a\nstub")
 
 
 @pytest.fixture(params=MODES)

@@ -39,9 +39,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import SERVICES, build_application, on_shutdown, on_startup
 from bot.config import AgencyEntry, Settings, TelegramSection
 from bot.services import Services
+from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
 from storage.imports import store_paper_responses
 from survey.flow import steps
 from survey.paper import PaperResponse

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, on_shutdown, on_startup
 from bot.config import AgencyEntry, Settings, TelegramSection
+from bot.telegram_app import build_application, on_shutdown, on_startup
 from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update
 
 CITIZEN = 4242

@@ -19,7 +19,7 @@ import pytest
 from bot.config import load_settings
 from bot.questionnaires import load_catalogue
 from bot.services import open_services
-from handlers.terminal import TerminalChat
+from handlers.text.terminal import TerminalChat
 
 CRITERIA = load_catalogue()["sipas-2023"].criterion_ids
 TYPED = [(index * 3) % 5 + 1 for index in range(len(CRITERIA))]  # every value 1–5 appears

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.app import build_application, on_shutdown, on_startup
 from bot.config import (
     AgencyEntry,
     OfficialEntry,
@@ -22,6 +21,7 @@ from bot.config import (
     TelegramSection,
 )
 from bot.services import open_services
+from bot.telegram_app import build_application, on_shutdown, on_startup
 from handlers.conversation import Citizen, pseudonym
 from handlers.officials import visit_token
 from survey.texts import say

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.digest_delivery import deliver_due_digests
-from bot.zalo_jobs import publish_chart, zalo_digest
+from bot.digest.delivery import deliver_due_digests
+from bot.zalo.digest import publish_chart, zalo_digest
 from handlers.conversation import Citizen, pseudonym
 from survey.period import Period
 from tests.webhook_probes import MB, Answer, announce, deeply_nested, post_all

@@ -16,9 +16,9 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.logs import QUIET
-from bot.retry import MAX_RETRY_AFTER, MAX_TRIES
-from bot.zalo_api import BotInfo, ZaloApiError, ZaloBotApi, wait_after, with_retry
-from handlers.zalo import ZaloMessage, parse_update
+from bot.zalo.api import BotInfo, ZaloApiError, ZaloBotApi, wait_after, with_retry
+from handlers.retry import MAX_RETRY_AFTER, MAX_TRIES
+from handlers.text.zalo import ZaloMessage, parse_update
 from survey.channels import ZALO, utf16_length
 from tests.zalo_emulator import FIXTURES, ZaloEmulator, fixture
 
@@ -977,7 +977,7 @@ async def test_a_full_round_logs_nothing_with_the_token(
         await api.send_message(CITIZEN, "Xin chào", sleeps)
     assert sleeps == [2.0, 1.0, 2.0]
 
-    own = [record for record in caplog.records if record.name.startswith("bot.")]
+    own = [record for record in caplog.records if record.name.startswith(("bot.", "handlers."))]
     assert len(own) == 3  # one line per retry
     others = [r for r in caplog.records if r.name.split(".")[0] not in ("httpx", "httpcore")]
     formatter = logging.Formatter()
@@ -994,10 +994,10 @@ async def test_a_full_round_logs_nothing_with_the_token(
 async def test_the_retry_log_line_names_method_code_and_wait(
     caplog: pytest.LogCaptureFixture, sleeps: Sleeps
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot")
+    caplog.set_level(logging.DEBUG, logger="handlers.retry")
     send: Callable[[], Awaitable[object]] = Script(_error(429, "Too Many Requests", 4))
     await with_retry(send, sleeps)
-    [record] = [r for r in caplog.records if r.name.startswith("bot.")]
+    [record] = [r for r in caplog.records if r.name == "handlers.retry"]
     assert record.levelno == logging.INFO
     message = record.getMessage()
     assert "Zalo sendMessage: 429 Too Many Requests" in message

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.services import Services, open_services
-from bot.zalo import build_channel
+from bot.zalo.channel import build_channel
 from handlers.conversation import pseudonym
-from handlers.text_chat import Incoming
+from handlers.text.chat import Incoming
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (
     CITIZEN,

@@ -15,9 +15,9 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.questionnaires import load_catalogue
 from bot.services import Services, open_services
-from bot.zalo import ZaloChannel, build_channel
+from bot.zalo.channel import ZaloChannel, build_channel
 from handlers.conversation import pseudonym
-from handlers.text_chat import TextChat
+from handlers.text.chat import TextChat
 from tests.zalo_emulator import ZaloEmulator
 
 CHOICE_LINE = re.compile(r"^(\d+) – ", re.MULTILINE)

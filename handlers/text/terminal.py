@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from datetime import datetime
 
-from handlers.text_chat import Incoming, TextChat
+from handlers.text.chat import Incoming, TextChat
 
 CHANNEL = "terminal"
 PROMPT = "> "

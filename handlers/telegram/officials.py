@@ -8,10 +8,10 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import Application, CommandHandler
 
-from handlers.context import BotContext
 from handlers.officials import CANONICAL, COMMANDS, Request, discard_export
-from handlers.telegram import CHANNEL, PRIVATE, citizen_of
-from handlers.telegram_menus import publish_official_menu
+from handlers.telegram.citizens import CHANNEL, PRIVATE, citizen_of
+from handlers.telegram.context import BotContext
+from handlers.telegram.menus import publish_official_menu
 from survey.channels import split_text as split_lines
 
 

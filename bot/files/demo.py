@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.digests import build_digest, render, write_digest_files
-from bot.exporting import write_period_export
-from bot.posters import deep_link, write_poster
+from bot.digest.compose import build_digest, render, write_digest_files
+from bot.files.export import write_period_export
+from bot.files.posters import deep_link, write_poster
 from bot.services import Services, configured_officials, open_services
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse

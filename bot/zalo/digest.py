@@ -16,7 +16,8 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import ZaloSection
-from bot.digest_delivery import (
+from bot.digest.compose import RenderedDigest
+from bot.digest.delivery import (
     RETRY_JOB,
     RETRY_LATER,
     RETRY_ROUNDS,
@@ -27,11 +28,10 @@ from bot.digest_delivery import (
     Send,
     digest_trigger,
 )
-from bot.digests import RenderedDigest
 from bot.housekeeping import EVERY, tidy
-from bot.retry import Sleep
 from bot.services import Services
-from bot.zalo_api import ZaloApiError, ZaloBotApi, wait_after
+from bot.zalo.api import ZaloApiError, ZaloBotApi, wait_after
+from handlers.retry import Sleep
 from survey.channels import ZALO, split_text
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 Recipients are the digest subscribers who are still officials (the config or a registration);
 each gets their scope: one agency's index, or for a wider scope the agencies pooled with a
-ranking table. Sending and scheduling live in `bot.digest_delivery` and /digest in
-`bot.digest_command`; this module never talks to Telegram, so the command line can preview a
+ranking table. Sending and scheduling live in `bot.digest.delivery` and /digest in
+`handlers.telegram.digest`; this module never talks to Telegram, so the command line can preview a
 digest without a token.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.charts import render_chart
 from bot.config import Settings
+from bot.digest.chart import render_chart
 from bot.services import Services
 from storage.officials import Subscriber
 from survey.access import Official

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bot.retry import Sleep, Wait, call_with_retry
+from handlers.retry import Sleep, Wait, call_with_retry
 from survey.channels import ZALO, split_text
 
 IDLE = 408
@@ -175,7 +175,7 @@ def wait_after(error: Exception) -> Wait:
 
 
 async def with_retry(send: Callable[[], Awaitable[object]], sleep: Sleep = asyncio.sleep) -> None:
-    """Call `send` until Zalo accepts it (see `bot.retry`)."""
+    """Call `send` until Zalo accepts it (see `handlers.retry`)."""
     await call_with_retry(send, sleep, wait_after)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from handlers.text_chat import Incoming, TextChat
+from handlers.text.chat import Incoming, TextChat
 
 CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"

@@ -19,14 +19,14 @@ from typing import Any
 import tornado.httpserver
 
 from bot.config import Settings, ZaloSection
-from bot.retry import Sleep
 from bot.services import open_services
-from bot.zalo_api import ZaloApiError, ZaloBotApi
-from bot.zalo_jobs import schedule_zalo_jobs
-from bot.zalo_webhook import serve
+from bot.zalo.api import ZaloApiError, ZaloBotApi
+from bot.zalo.digest import schedule_zalo_jobs
+from bot.zalo.webhook import serve
 from handlers.errors import describe_error
-from handlers.text_chat import TextChat
-from handlers.zalo import CHANNEL, ZaloMessage, on_message, parse_update
+from handlers.retry import Sleep
+from handlers.text.chat import TextChat
+from handlers.text.zalo import CHANNEL, ZaloMessage, on_message, parse_update
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.context import BotContext
 from handlers.conversation import Citizen, Reply, pseudonym
+from handlers.telegram.context import BotContext
 from survey import actions
 from survey.screens import Screen
 

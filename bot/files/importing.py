@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings
+from bot.files.sheets import SheetError, read_paper_forms
 from bot.services import open_services
-from bot.transfer import SheetError, read_paper_forms
 from storage.imports import AlreadyImported, already_imported, import_paper_responses
 from survey.paper import (
     PaperFormError,

@@ -13,12 +13,12 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
 
-from bot.digest_delivery import DIGEST_KEY, DigestSchedule, Outcome, send_rendered
-from bot.digests import build_digest, preview_period, render
-from bot.retry import Sleep
+from bot.digest.compose import build_digest, preview_period, render
+from bot.digest.delivery import DIGEST_KEY, DigestSchedule, Outcome, send_rendered
 from bot.services import Services
-from handlers.context import BotContext
-from handlers.telegram import CHANNEL, PRIVATE, citizen_of
+from handlers.retry import Sleep
+from handlers.telegram.citizens import CHANNEL, PRIVATE, citizen_of
+from handlers.telegram.context import BotContext
 from survey.access import Official
 from survey.models import Language
 from survey.texts import say

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from bot.transfer import IndexTable, Value, write_export
+from bot.files.sheets import IndexTable, Value, write_export
 from handlers.scores import Scores
 from storage.database import Database
 from storage.exports import export_rows

@@ -25,18 +25,18 @@ from telegram.ext import Application, CallbackContext
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
-from bot.digests import (
+from bot.digest.compose import (
     Recipient,
     RenderedDigest,
     build_digest,
     recipients,
     render,
 )
-from bot.retry import Sleep, Wait
-from bot.retry import call_with_retry as retry
 from bot.services import Services
-from handlers.telegram import CHANNEL
-from handlers.telegram_officials import split_text
+from handlers.retry import Sleep, Wait
+from handlers.retry import call_with_retry as retry
+from handlers.telegram.citizens import CHANNEL
+from handlers.telegram.officials import split_text
 from survey.period import Period, last_full_week
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def wait_after(error: Exception) -> Wait:
 
 
 async def call_with_retry(send: Send, sleep: Sleep) -> None:
-    """Call ``send`` until Telegram accepts it (see `bot.retry`)."""
+    """Call ``send`` until Telegram accepts it (see `handlers.retry`)."""
     await retry(send, sleep, wait_after)
 
 

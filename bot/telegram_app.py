@@ -13,21 +13,21 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.digest_command import add_digest_handlers
-from bot.digest_delivery import schedule_digest
+from bot.digest.delivery import schedule_digest
 from bot.housekeeping import schedule_housekeeping
 from bot.services import Services, configured_officials, open_services
 from bot.telegram_webhook import WebhookUpdater
-from bot.zalo import ZaloChannel, build_channel
-from bot.zalo_jobs import zalo_digest
-from handlers.context import BotContext, ChatServices, attach
-from handlers.errors import on_error
-from handlers.ordering import PerUserUpdateProcessor
-from handlers.telegram import CHANNEL as TELEGRAM
-from handlers.telegram import add_citizen_handlers
-from handlers.telegram_menus import publish_citizen_menus, publish_official_menu
-from handlers.telegram_officials import add_official_handlers
-from handlers.zalo import CHANNEL as ZALO
+from bot.zalo.channel import ZaloChannel, build_channel
+from bot.zalo.digest import zalo_digest
+from handlers.telegram.citizens import CHANNEL as TELEGRAM
+from handlers.telegram.citizens import add_citizen_handlers
+from handlers.telegram.context import BotContext, ChatServices, attach
+from handlers.telegram.digest import add_digest_handlers
+from handlers.telegram.errors import on_error
+from handlers.telegram.menus import publish_citizen_menus, publish_official_menu
+from handlers.telegram.officials import add_official_handlers
+from handlers.telegram.ordering import PerUserUpdateProcessor
+from handlers.text.zalo import CHANNEL as ZALO
 
 log = logging.getLogger(__name__)
 TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]

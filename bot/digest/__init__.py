@@ -1,0 +1,1 @@
+"""The weekly digest: composition, chart, delivery; scheduled by bot.jobs."""

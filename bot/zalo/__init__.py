@@ -1,0 +1,1 @@
+"""The Zalo channel: HTTP client (the only httpx user), runner, webhook, digest."""

@@ -1,0 +1,1 @@
+"""Telegram adapter: updates to the channel-neutral services, replies back."""

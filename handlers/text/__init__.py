@@ -1,0 +1,1 @@
+"""Numbered-text adapter (Zalo, the terminal): typed lines in, messages out."""
