@@ -1,14 +1,10 @@
-"""Housekeeping job: expiry of unfinished responses, retention, pruning of old records."""
+"""Housekeeping (run by bot.jobs): expire unfinished responses, retention, prune old records."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from telegram.ext import Application, ContextTypes
 
 from bot.services import Services
 
@@ -52,17 +48,3 @@ def prune_media(folder: Path, now: float, keep: timedelta = KEEP_MEDIA) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def schedule_housekeeping(
-    application: Application[Any, Any, Any, Any, Any, Any],
-    services: Services,
-    clock: Callable[[], datetime],
-) -> None:
-    """Run `tidy` a minute after start and then every six hours."""
-    assert application.job_queue is not None
-
-    async def job(_: ContextTypes.DEFAULT_TYPE) -> None:
-        await tidy(services, clock())
-
-    application.job_queue.run_repeating(job, interval=EVERY, first=60, name="housekeeping")

@@ -13,8 +13,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.digest.delivery import schedule_digest
-from bot.housekeeping import schedule_housekeeping
+from bot.digest.delivery import DIGEST_KEY, telegram_digest
+from bot.jobs import Jobs
 from bot.services import Services, configured_officials, open_services
 from bot.telegram_webhook import WebhookUpdater
 from bot.zalo.channel import ZaloChannel, build_channel
@@ -32,6 +32,7 @@ from handlers.text.zalo import CHANNEL as ZALO
 log = logging.getLogger(__name__)
 TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
 SERVICES = "app_services"
+JOBS, RUN_JOBS = "jobs", "run_jobs"
 MAX_CONCURRENT_UPDATES = 256
 Clock = Callable[[], datetime]
 
@@ -43,12 +44,17 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     rate_limiter: bool = True,
     clock: Clock | None = None,
+    run_jobs: bool = False,
 ) -> TelegramApp:
-    """The Application, its handlers and hooks; `request` replaces the network in tests."""
+    """The Application, its handlers and hooks; `request` replaces the network in tests.
+
+    `run_jobs`: start the scheduled jobs (the running bot); otherwise they are registered but
+    paused, so a test fires them by hand."""
     telegram = settings.telegram
     assert telegram.token is not None
     builder = (
         ApplicationBuilder()
+        .job_queue(None)  # bot.jobs schedules the same way for every run mode
         .token(telegram.token.get_secret_value())
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
@@ -69,6 +75,7 @@ def build_application(
     application: TelegramApp = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["clock"] = clock or _utc_now
+    application.bot_data[RUN_JOBS] = run_jobs
     add_official_handlers(application)  # before the citizen side's unknown-command reply
     add_digest_handlers(application)  # group -1: its place in this list does not matter
     add_citizen_handlers(application)
@@ -83,13 +90,16 @@ async def on_startup(application: TelegramApp) -> None:
     application.bot_data[SERVICES] = services
     attach(application, chat_services(services, application.bot_data["clock"]))
     clock = application.bot_data["clock"]
-    schedule = schedule_digest(application, services, clock)
-    schedule_housekeeping(application, services, clock)
+    jobs = Jobs(services, clock)
+    jobs.add_channel(TELEGRAM, telegram_digest(application.bot))
+    application.bot_data[JOBS] = jobs
+    application.bot_data[DIGEST_KEY] = jobs.digest  # what /digest shares with the weekly run
     if settings.zalo.token is not None:  # both channels in one process
         zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
         await zalo.start()
         application.bot_data[ZALO] = zalo
-        schedule.others[ZALO] = zalo_digest(zalo.api, settings.zalo)
+        jobs.add_channel(ZALO, zalo_digest(zalo.api, settings.zalo))
+    jobs.start(paused=not application.bot_data[RUN_JOBS])
     await publish_citizen_menus(application.bot, settings.bot.default_language)
     for official in configured_officials(settings):
         if official.channel == TELEGRAM:
@@ -97,7 +107,10 @@ async def on_startup(application: TelegramApp) -> None:
 
 
 async def on_shutdown(application: TelegramApp) -> None:
-    """post_shutdown: stop Zalo, close storage."""
+    """post_shutdown: stop the jobs and Zalo, close storage."""
+    jobs: Jobs | None = application.bot_data.pop(JOBS, None)
+    if jobs is not None:
+        jobs.stop()
     zalo: ZaloChannel | None = application.bot_data.pop(ZALO, None)
     if zalo is not None:
         await zalo.stop()
@@ -138,7 +151,7 @@ def run_telegram(settings: Settings) -> None:
     PTB's run_polling/run_webhook own the event loop, call post_init/post_shutdown and install
     the signal handlers, so this is synchronous.
     """
-    application = build_application(settings)
+    application = build_application(settings, run_jobs=True)
     telegram = settings.telegram
     if telegram.mode == "webhook":
         # Our endpoint on PTB's server: the secret checked first, the body capped.

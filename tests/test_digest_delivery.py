@@ -39,11 +39,11 @@ from bot.digest.delivery import (
     deliver_due_digests,
     digest_trigger,
     due_period,
-    schedule_digest,
 )
+from bot.jobs import Jobs
 from bot.questionnaires import load_catalogue
 from bot.services import Services
-from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import JOBS, SERVICES, build_application, on_shutdown, on_startup
 from handlers.retry import MAX_TRIES
 from handlers.telegram.digest import add_digest_handlers
 from storage.imports import store_paper_responses
@@ -160,7 +160,15 @@ class Harness:
     services: Services
     clock: Clock
     sleeps: Sleeps
-    schedule: DigestSchedule
+    jobs: Jobs
+
+    @property
+    def schedule(self) -> DigestSchedule:
+        return self.jobs.digest
+
+    def job(self, name: str) -> Any:
+        [job] = [j for j in self.jobs.scheduler.get_jobs() if j.name == name]
+        return job
 
     async def deliver(self) -> Any:
         return await deliver_due_digests(
@@ -180,11 +188,10 @@ async def running(settings: Settings, clock: Clock) -> AsyncIterator[Harness]:
     async with app:
         await on_startup(app)
         services: Services = app.bot_data[SERVICES]
-        # What on_startup does once wired; a second call returns the same schedule.
-        schedule = schedule_digest(app, services, clock)
+        jobs: Jobs = app.bot_data[JOBS]  # what on_startup made
         sleeps = Sleeps()
-        schedule.sleep = sleeps
-        yield Harness(app, request, services, clock, sleeps, schedule)
+        jobs.digest.sleep = sleeps
+        yield Harness(app, request, services, clock, sleeps, jobs)
         await on_shutdown(app)
 
 
@@ -239,14 +246,10 @@ def test_the_default_cron_fires_on_monday_at_8_in_hanoi(settings: Settings) -> N
 
 async def test_start_up_registers_the_cron_job_and_a_catch_up(harness: Harness) -> None:
     schedule = harness.schedule
-    assert schedule_digest(harness.app, harness.services, harness.clock) is schedule
-    jobs = harness.app.job_queue
-    [cron] = jobs.get_jobs_by_name(CRON_JOB)
-    assert len(jobs.get_jobs_by_name(CATCH_UP_JOB)) == 1
+    cron = harness.job(CRON_JOB)
+    assert harness.job(CATCH_UP_JOB)
     after = datetime(2026, 10, 6, tzinfo=UTC)
-    assert cron.job.trigger.get_next_fire_time(None, after) == datetime(
-        2026, 10, 12, 1, tzinfo=UTC
-    )
+    assert cron.trigger.get_next_fire_time(None, after) == datetime(2026, 10, 12, 1, tzinfo=UTC)
     assert harness.app.bot_data[DIGEST_KEY] is schedule
 
 
@@ -445,14 +448,13 @@ async def test_the_cron_job_delivers_and_schedules_a_retry_for_failures(
     await harness.subscribe(ADMIN)
     await harness.subscribe(OFFICIAL_A)
     harness.request.failures[OFFICIAL_A] = [BAD_GATEWAY] * MAX_TRIES
-    [cron] = harness.app.job_queue.get_jobs_by_name(CRON_JOB)
-    await cron.run(harness.app)
+    await harness.job(CRON_JOB).func()
     assert deliveries(settings) == [(str(ADMIN), "2026-09-28")]
-    [retry] = harness.app.job_queue.get_jobs_by_name(RETRY_JOB)
+    retry = harness.job(RETRY_JOB)
     harness.clock.now += timedelta(minutes=30)
-    await retry.run(harness.app)
+    await retry.func()
     assert deliveries(settings) == [(str(ADMIN), "2026-09-28"), (str(OFFICIAL_A), "2026-09-28")]
-    assert harness.schedule.retry_rounds == 0
+    assert harness.jobs.retry_rounds == 0
 
 
 async def test_slash_digest_sends_the_digest_now_without_recording_it(

@@ -1,12 +1,12 @@
 """The scheduled jobs of every way the bot runs (Telegram only, Zalo only, both in one process):
 the weekly digest, its catch-up after start, its retries (capped) and housekeeping.
 
-Each run is started through its public entry point (`on_startup` for a Telegram run, alone or
-with Zalo; `schedule_zalo_jobs` for a Zalo-only run) and its jobs are read from the APScheduler
-that entry point filled. Nothing waits for a real scheduler: a test fires a job by calling the
-job's own callback at the injected clock's time, as the scheduler would when it came due, and
-an injected sleep stands in for the waits between tries. Only the network is fake (a recording
-Bot API request, the Zalo emulator).
+Each run is started the way the bot starts it (`on_startup` for a Telegram run, alone or with
+Zalo; `Jobs` with the Zalo channel, as `run_zalo` does, for a Zalo-only run) and its jobs are
+read from the APScheduler that `bot.jobs.Jobs` filled. Nothing waits for a real scheduler: a
+test fires a job by calling the job's own callback at the injected clock's time, as the
+scheduler would when it came due, and an injected sleep stands in for the waits between tries.
+Only the network is fake (a recording Bot API request, the Zalo emulator).
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from telegram.request import RequestData
 
 import bot.digest.compose
 from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection, ZaloSection
-from bot.digest.delivery import RETRY_LATER, RETRY_ROUNDS, schedule_digest
+from bot.digest.delivery import RETRY_LATER, RETRY_ROUNDS
 from bot.housekeeping import EVERY
+from bot.jobs import Jobs
 from bot.services import Services, open_services
+from bot.telegram_app import JOBS as JOBS_KEY
 from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
 from bot.zalo.api import ZaloBotApi
-from bot.zalo.digest import schedule_zalo_jobs
+from bot.zalo.digest import zalo_digest
 from handlers.retry import MAX_TRIES
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
@@ -185,10 +187,13 @@ async def run(
         services = await open_services(settings)
         assert settings.zalo.token is not None
         api = ZaloBotApi(settings.zalo.token.get_secret_value(), settings.zalo.base_url)
+        jobs = Jobs(services, clock, sleep=no_wait)
+        jobs.add_channel("zalo", zalo_digest(api, settings.zalo))
         try:
-            scheduler = schedule_zalo_jobs(services, api, clock, sleep=no_wait)
-            yield Run(mode, services, scheduler, clock, None, zalo)
+            jobs.start(paused=True)
+            yield Run(mode, services, jobs.scheduler, clock, None, zalo)
         finally:
+            jobs.stop()
             await api.aclose()
             await services.close()
         return
@@ -198,10 +203,10 @@ async def run(
         await on_startup(app)
         try:
             services = app.bot_data[SERVICES]
-            schedule_digest(app, services, clock).sleep = no_wait  # the schedule on_startup made
-            assert app.job_queue is not None
-            scheduler = app.job_queue.scheduler
-            yield Run(mode, services, scheduler, clock, telegram, zalo if mode == "both" else None)
+            made: Jobs = app.bot_data[JOBS_KEY]  # what on_startup made
+            made.digest.sleep = no_wait
+            zalo_run = zalo if mode == "both" else None
+            yield Run(mode, services, made.scheduler, clock, telegram, zalo_run)
         finally:
             await on_shutdown(app)
 
@@ -269,10 +274,7 @@ async def test_a_failed_digest_is_retried_half_an_hour_later_and_delivered_once(
     assert deliveries(run) == []
     [retry] = run.retries()
     assert isinstance(retry.trigger, DateTrigger)
-    # PTB's job queue counts `when` from the wall clock, the Zalo-only scheduler from the
-    # injected one; in production they are the same clock.
-    due = retry.trigger.run_date
-    assert near(due, run.clock() + RETRY_LATER) or near(due, datetime.now(UTC) + RETRY_LATER)
+    assert near(retry.trigger.run_date, run.clock() + RETRY_LATER)
     run.clock.now += RETRY_LATER
     await run.fire(retry)
     assert deliveries(run) == delivered_to(run.channels())
@@ -312,3 +314,22 @@ async def test_housekeeping_deletes_responses_past_retention(run: Run) -> None:
         kept = [row[0] for row in db.execute("SELECT day FROM responses")]
     assert kept == ["2026-10-01"]
     assert "housekeeping" in [j.name for j in run.jobs()]  # it comes back every six hours
+
+
+async def test_a_new_week_earns_its_own_retries_after_the_last_one_used_them_up(
+    run: Run,
+) -> None:
+    await run.subscribe_both_admins()
+    run.refuse_sends(rounds=1 + RETRY_ROUNDS)
+    await run.fire(run.job("digest"))
+    while retries := run.retries():
+        run.clock.now += RETRY_LATER
+        await run.fire(retries[0])
+    assert deliveries(run) == []  # this week's retries are used up; still failing
+    run.clock.now += timedelta(weeks=1)
+    run.refuse_sends(rounds=1)
+    await run.fire(run.job("digest"))  # next Monday: the new week fails once ...
+    [retry] = run.retries()  # ... and is retried, not left to the following Monday
+    run.clock.now += RETRY_LATER
+    await run.fire(retry)
+    assert [week for _, _, week in deliveries(run)] == ["2026-10-05"] * len(run.channels())

@@ -16,12 +16,11 @@ import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from apscheduler.triggers.cron import CronTrigger
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, CallbackContext
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
@@ -289,59 +288,10 @@ class DigestSchedule:
     clock: Clock
     sleep: Sleep = asyncio.sleep
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    retry_rounds: int = 0
-    retry_pending: bool = False
-    others: dict[str, DigestChannel] = field(default_factory=dict)  # channels besides Telegram
+    channels: dict[str, DigestChannel] = field(default_factory=dict)
 
-    async def run(self, bot: Bot | None) -> DeliveryReport:
+    async def run(self) -> DeliveryReport:
         async with self.lock:
             return await deliver_due_digests(
-                bot, self.services, self.clock(), sleep=self.sleep, others=self.others
+                None, self.services, self.clock(), sleep=self.sleep, others=self.channels
             )
-
-
-TelegramApp = Application[Any, Any, Any, Any, Any, Any]
-
-
-def schedule_digest(application: TelegramApp, services: Services, clock: Clock) -> DigestSchedule:
-    """Register the cron job and a catch-up run shortly after start-up; call from post_init.
-
-    Calling it again returns the schedule already registered instead of adding jobs twice.
-    """
-    existing = application.bot_data.get(DIGEST_KEY)
-    if isinstance(existing, DigestSchedule):
-        return existing
-    schedule = DigestSchedule(services, clock)
-    application.bot_data[DIGEST_KEY] = schedule
-    jobs = application.job_queue
-    if jobs is None:
-        log.warning("no job queue (python-telegram-bot[job-queue] missing): no weekly digest")
-        return schedule
-    trigger = digest_trigger(services.settings)
-    # Runs missed while the process lived but the loop was busy still run (no grace limit),
-    # merged into one; missed while the process was down, the catch-up job covers them.
-    job_kwargs = {"trigger": trigger, "coalesce": True, "misfire_grace_time": None}
-    jobs.run_custom(run_digest_job, job_kwargs=job_kwargs, data=schedule, name=CRON_JOB)
-    jobs.run_once(run_digest_job, when=STARTUP_DELAY, data=schedule, name=CATCH_UP_JOB)
-    log.info("weekly digest scheduled: '%s' (%s)", services.settings.digest.cron, trigger.timezone)
-    return schedule
-
-
-async def run_digest_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """The job callback: deliver what is due, and come back later for transient failures."""
-    job = context.job
-    schedule = job.data if job is not None else None
-    if not isinstance(schedule, DigestSchedule):
-        return
-    if job is not None and job.name == RETRY_JOB:
-        schedule.retry_pending = False
-    report = await schedule.run(context.bot)
-    if not report.failed:
-        schedule.retry_rounds = 0
-        return
-    jobs = context.job_queue
-    if jobs is None or schedule.retry_pending or schedule.retry_rounds >= RETRY_ROUNDS:
-        return
-    schedule.retry_rounds += 1
-    schedule.retry_pending = True
-    jobs.run_once(run_digest_job, when=RETRY_LATER, data=schedule, name=RETRY_JOB)

@@ -19,9 +19,10 @@ from typing import Any
 import tornado.httpserver
 
 from bot.config import Settings, ZaloSection
+from bot.jobs import Jobs
 from bot.services import open_services
 from bot.zalo.api import ZaloApiError, ZaloBotApi
-from bot.zalo.digest import schedule_zalo_jobs
+from bot.zalo.digest import zalo_digest
 from bot.zalo.webhook import serve
 from handlers.errors import describe_error
 from handlers.retry import Sleep
@@ -307,7 +308,8 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
     """Zalo alone (no Telegram token): run until SIGINT/SIGTERM."""
     services = await open_services(settings)
     channel = build_channel(settings.zalo, services.text_chat(CHANNEL), clock)
-    jobs = schedule_zalo_jobs(services, channel.api, clock)
+    jobs = Jobs(services, clock)
+    jobs.add_channel(CHANNEL, zalo_digest(channel.api, settings.zalo))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -318,7 +320,6 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
         await stop.wait()
         log.info("zalo: stopping")
     finally:
-        if jobs.running:
-            jobs.shutdown(wait=False)
+        jobs.stop()
         await channel.stop()
         await services.close()
