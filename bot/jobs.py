@@ -23,12 +23,12 @@ from bot.digest.delivery import (
     RETRY_ROUNDS,
     STARTUP_DELAY,
     DeliveryReport,
-    DigestChannel,
     DigestSchedule,
     digest_trigger,
 )
 from bot.housekeeping import EVERY, tidy
 from bot.services import Services
+from handlers.delivery import DigestChannel
 from handlers.retry import Sleep
 
 log = logging.getLogger(__name__)

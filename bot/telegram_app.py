@@ -13,7 +13,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.digest.delivery import DIGEST_KEY, telegram_digest
+from bot.digest.compose import build_digest, preview_period, render
 from bot.jobs import Jobs
 from bot.services import Services, configured_officials, open_services
 from bot.telegram_webhook import WebhookUpdater
@@ -22,12 +22,15 @@ from bot.zalo.digest import zalo_digest
 from handlers.telegram.citizens import CHANNEL as TELEGRAM
 from handlers.telegram.citizens import add_citizen_handlers
 from handlers.telegram.context import BotContext, ChatServices, attach
-from handlers.telegram.digest import add_digest_handlers
+from handlers.telegram.digest import add_digest_handlers, telegram_digest
 from handlers.telegram.errors import on_error
 from handlers.telegram.menus import publish_citizen_menus, publish_official_menu
 from handlers.telegram.officials import add_official_handlers
 from handlers.telegram.ordering import PerUserUpdateProcessor
 from handlers.text.zalo import CHANNEL as ZALO
+from survey.access import Official
+from survey.digest import RenderedDigest
+from survey.models import Language
 
 log = logging.getLogger(__name__)
 TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
@@ -93,7 +96,6 @@ async def on_startup(application: TelegramApp) -> None:
     jobs = Jobs(services, clock)
     jobs.add_channel(TELEGRAM, telegram_digest(application.bot))
     application.bot_data[JOBS] = jobs
-    application.bot_data[DIGEST_KEY] = jobs.digest  # what /digest shares with the weekly run
     if settings.zalo.token is not None:  # both channels in one process
         zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
         await zalo.start()
@@ -120,11 +122,18 @@ async def on_shutdown(application: TelegramApp) -> None:
 
 
 def chat_services(services: Services, clock: Clock) -> ChatServices:
+    async def digest_now(
+        official: Official, now: datetime, language: Language
+    ) -> RenderedDigest | None:
+        digest = await build_digest(services, official, preview_period(services.settings, now))
+        return None if digest is None else await render(digest, language)
+
     return ChatServices(
         conversation=services.conversation,
         desk=services.desk,
         secret=services.settings.privacy.secret.get_secret_value(),
         clock=clock,
+        digest_now=digest_now,
     )
 
 

@@ -37,6 +37,15 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class RenderedDigest:
+    """A digest ready to send: the full text, a short caption and the chart."""
+
+    text: str
+    caption: str
+    png: bytes
+
+
+@dataclass(frozen=True)
 class Digest:
     """One recipient's digest before rendering: figures only, no language.
 

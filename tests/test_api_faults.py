@@ -33,6 +33,7 @@ from bot.digest.delivery import deliver_due_digests
 from bot.services import Services
 from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
 from handlers.retry import MAX_TRIES
+from handlers.telegram.digest import telegram_digest
 from storage.imports import store_paper_responses
 from survey.flow import steps
 from survey.paper import PaperResponse
@@ -55,6 +56,11 @@ SHARE = 0.10
 SEED = 4242
 FORM = sized("counter-5", "sipas-2023")
 CITIZENS = sized(10, 60)
+
+
+def telegram(app: Any) -> dict[str, Any]:
+    """The digest channels of a Telegram-only run."""
+    return {"telegram": telegram_digest(app.bot)}
 
 
 @pytest.fixture(scope="module")
@@ -344,10 +350,10 @@ async def test_the_digest_is_delivered_once_whatever_fails_first(
         while not await delivery_rows(services):
             runs += 1
             assert runs <= 3, f"not delivered after {runs - 1} runs; failures {failures}"
-            await deliver_due_digests(app.bot, services, MONDAY_9AM, sleep=Sleeps())
+            await deliver_due_digests(telegram(app), services, MONDAY_9AM, sleep=Sleeps())
         assert runs == len(failures) // MAX_TRIES + 1
         sent = len(request.calls)
-        report = await deliver_due_digests(app.bot, services, MONDAY_9AM, sleep=Sleeps())
+        report = await deliver_due_digests(telegram(app), services, MONDAY_9AM, sleep=Sleeps())
         assert report.already == [str(OFFICIAL)]
         assert len(request.calls) == sent  # nothing more is sent
         assert len(await delivery_rows(services)) == 1
@@ -360,9 +366,9 @@ async def test_the_digest_is_delivered_once_whatever_fails_first(
 async def test_a_long_digest_whose_chart_fails_is_not_sent_twice(tmp_path: Path) -> None:
     async with digest_bot(tmp_path, AGENCIES) as (app, request, services):
         request.plan["sendPhoto"] = [502] * MAX_TRIES
-        first = await deliver_due_digests(app.bot, services, MONDAY_9AM, sleep=Sleeps())
+        first = await deliver_due_digests(telegram(app), services, MONDAY_9AM, sleep=Sleeps())
         assert first.failed == [str(OFFICIAL)]
-        second = await deliver_due_digests(app.bot, services, MONDAY_9AM, sleep=Sleeps())
+        second = await deliver_due_digests(telegram(app), services, MONDAY_9AM, sleep=Sleeps())
         assert second.sent == [str(OFFICIAL)]
         texts = [str(c.params["text"]) for c in accepted(request, "sendMessage")]
         assert texts, "the admin's digest should be long enough to go as text + chart"

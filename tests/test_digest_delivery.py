@@ -32,10 +32,8 @@ from bot.digest.compose import build_digest, write_dry_run
 from bot.digest.delivery import (
     CATCH_UP_JOB,
     CRON_JOB,
-    DIGEST_KEY,
     RETRY_JOB,
     DigestSchedule,
-    call_with_retry,
     deliver_due_digests,
     digest_trigger,
     due_period,
@@ -45,7 +43,7 @@ from bot.questionnaires import load_catalogue
 from bot.services import Services
 from bot.telegram_app import JOBS, SERVICES, build_application, on_shutdown, on_startup
 from handlers.retry import MAX_TRIES
-from handlers.telegram.digest import add_digest_handlers
+from handlers.telegram.digest import add_digest_handlers, call_with_retry, telegram_digest
 from storage.imports import store_paper_responses
 from survey.access import Official
 from survey.flow import steps
@@ -172,7 +170,10 @@ class Harness:
 
     async def deliver(self) -> Any:
         return await deliver_due_digests(
-            self.app.bot, self.services, self.clock(), sleep=self.sleeps
+            {"telegram": telegram_digest(self.app.bot)},
+            self.services,
+            self.clock(),
+            sleep=self.sleeps,
         )
 
     async def subscribe(self, user_id: int, language: str = "vi") -> None:
@@ -250,7 +251,7 @@ async def test_start_up_registers_the_cron_job_and_a_catch_up(harness: Harness) 
     assert harness.job(CATCH_UP_JOB)
     after = datetime(2026, 10, 6, tzinfo=UTC)
     assert cron.trigger.get_next_fire_time(None, after) == datetime(2026, 10, 12, 1, tzinfo=UTC)
-    assert harness.app.bot_data[DIGEST_KEY] is schedule
+    assert "telegram" in schedule.channels
 
 
 @pytest.mark.parametrize(

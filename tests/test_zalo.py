@@ -309,12 +309,8 @@ async def test_the_weekly_digest_reaches_zalo_officials_once_with_the_chart_by_u
         await ZaloCitizen(zalo, official).say("/subscribe")
         sender = zalo_digest(bot.channel.api, bot.settings.zalo)
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội, after the cron
-        first = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": sender}, sleep=no_wait
-        )
-        second = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": sender}, sleep=no_wait
-        )
+        first = await deliver_due_digests({"zalo": sender}, bot.services, monday, sleep=no_wait)
+        second = await deliver_due_digests({"zalo": sender}, bot.services, monday, sleep=no_wait)
         photos = [r for r in zalo.sent(official) if r["method"] == "sendPhoto"]
         assert len(photos) == 1
         async with httpx.AsyncClient() as client:
@@ -356,9 +352,7 @@ async def test_without_a_public_media_url_the_digest_is_text_only(
         await ZaloCitizen(zalo, official).say("/theodoi")
         sender = zalo_digest(bot.channel.api, bot.settings.zalo)
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-        report = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": sender}, sleep=no_wait
-        )
+        report = await deliver_due_digests({"zalo": sender}, bot.services, monday, sleep=no_wait)
     assert report.sent == [official]
     assert [r["method"] for r in zalo.sent(official)] == ["sendMessage", "sendMessage"]
     assert "UBND xã A" in zalo.texts(official)[1]
@@ -373,12 +367,8 @@ async def test_a_digest_whose_chart_failed_continues_without_repeating_the_text(
         digest = zalo_digest(bot.channel.api, bot.settings.zalo)
         monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
         zalo.fail_next("sendPhoto", 502, count=5)
-        first = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": digest}, sleep=no_wait
-        )
-        second = await deliver_due_digests(
-            None, bot.services, monday, others={"zalo": digest}, sleep=no_wait
-        )
+        first = await deliver_due_digests({"zalo": digest}, bot.services, monday, sleep=no_wait)
+        second = await deliver_due_digests({"zalo": digest}, bot.services, monday, sleep=no_wait)
     assert first.failed == [official]
     assert second.sent == [official]
     methods = [r["method"] for r in zalo.sent(official)]

@@ -23,6 +23,7 @@ from survey.access import Official
 from survey.digest import (
     TREND_WEEKS,
     Digest,
+    RenderedDigest,
     TrendPoint,
     chart_spec,
     render_caption,
@@ -43,15 +44,6 @@ class Recipient:
     subscriber: Subscriber
     official: Official
     language: Language
-
-
-@dataclass(frozen=True)
-class RenderedDigest:
-    """A digest ready to send: the full text, a short caption and the chart."""
-
-    text: str
-    caption: str
-    png: bytes
 
 
 def alert_below(settings: Settings) -> float:

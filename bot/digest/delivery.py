@@ -1,47 +1,33 @@
-"""Digest delivery on Telegram: exactly once per official and period, on a cron schedule.
+"""Digest delivery on every channel: exactly once per official and period, on a cron schedule.
 
 Every run (the cron firing, start-up, a retry round) does the same idempotent thing: find the
 latest period that is due (the week before the most recent cron time), and send it to each
 subscriber without a delivery row for it. A restart therefore never repeats a period, a bot
 that was down sends the latest missed digest once and never a backlog, and a failed send is
-simply still due at the next run. A delivery is recorded only after Telegram accepted every
-message of it; a 403 (the official blocked the bot) ends their subscription.
+simply still due at the next run. A delivery is recorded only after the channel accepted every
+message of it; a refusal that means "blocked" ends the subscription. How each channel sends is
+its `DigestChannel` (handlers/telegram/digest.py, bot/zalo/digest.py); `bot.jobs` schedules runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
 
 from apscheduler.triggers.cron import CronTrigger
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
-from bot.digest.compose import (
-    Recipient,
-    RenderedDigest,
-    build_digest,
-    recipients,
-    render,
-)
+from bot.digest.compose import Recipient, build_digest, recipients, render
 from bot.services import Services
-from handlers.retry import Sleep, Wait
-from handlers.retry import call_with_retry as retry
-from handlers.telegram.citizens import CHANNEL
-from handlers.telegram.officials import split_text
+from handlers.delivery import DigestChannel, Outcome, send_parts
+from handlers.retry import Sleep
 from survey.period import Period, last_full_week
 
 log = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024
-"""Telegram's limit for a photo caption; a longer digest goes as a message before the chart."""
 STARTUP_DELAY = timedelta(seconds=5)
 RETRY_LATER = timedelta(minutes=30)
 RETRY_ROUNDS = 6
@@ -50,10 +36,7 @@ EARLY_TOLERANCE = timedelta(minutes=1)
 _LOOKBACKS = tuple(timedelta(days=d) for d in (1 / 24, 1, 8, 32, 367))
 
 CRON_JOB, CATCH_UP_JOB, RETRY_JOB = "digest", "digest-catch-up", "digest-retry"
-DIGEST_KEY = "digest_schedule"
 
-Outcome = Literal["sent", "blocked", "failed", "rejected"]
-Send = Callable[[], Awaitable[object]]
 Clock = Callable[[], datetime]
 
 
@@ -88,110 +71,6 @@ def due_period(settings: Settings, now: datetime) -> Period | None:
     return last_full_week(fire.astimezone(settings.bot.zone).date())
 
 
-def _retry_after(error: RetryAfter) -> float:
-    # PTB 22 warns that `retry_after` will become a timedelta; accept either.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def wait_after(error: Exception) -> Wait:
-    """Telegram: a 429 says how long; timeouts, connection errors and 5xx back off; a
-    Forbidden, a BadRequest (a NetworkError subclass, but it stays malformed) or any other
-    refusal is not worth another try."""
-    if isinstance(error, RetryAfter):
-        return _retry_after(error)
-    if isinstance(error, BadRequest):
-        return None
-    if isinstance(error, NetworkError):
-        return "backoff"
-    return None
-
-
-async def call_with_retry(send: Send, sleep: Sleep) -> None:
-    """Call ``send`` until Telegram accepts it (see `handlers.retry`)."""
-    await retry(send, sleep, wait_after)
-
-
-@dataclass(frozen=True)
-class DigestChannel:
-    """How a channel sends a digest: its messages in order, and how it reads a refusal."""
-
-    messages: Callable[[str, RenderedDigest], list[Send]]
-    wait_after: Callable[[Exception], Wait]
-    outcome_of: Callable[[Exception], Outcome | None]  # None: not a refusal; it propagates
-
-
-# After each delivered message: how many of the digest's messages the official now has.
-Progress = Callable[[int], Awaitable[None]]
-
-
-async def send_parts(
-    channel: DigestChannel,
-    user_id: str,
-    rendered: RenderedDigest,
-    sleep: Sleep = asyncio.sleep,
-    *,
-    first: int = 0,
-    progress: Progress | None = None,
-) -> Outcome:
-    """Send the digest's messages from `first` on, each retried on its own."""
-    try:
-        for index, send in enumerate(channel.messages(user_id, rendered)):
-            if index < first:
-                continue  # delivered by an earlier run that failed later
-            await retry(send, sleep, channel.wait_after)
-            if progress is not None:
-                await progress(index + 1)
-    except Exception as error:
-        outcome = channel.outcome_of(error)
-        if outcome is None:
-            raise
-        return outcome
-    return "sent"
-
-
-def telegram_digest(bot: Bot) -> DigestChannel:
-    """One photo with the text as caption, or the text (split if huge) then the captioned photo."""
-
-    def messages(user_id: str, rendered: RenderedDigest) -> list[Send]:
-        chat_id = int(user_id)
-
-        def photo(caption: str) -> Send:
-            return lambda: bot.send_photo(
-                chat_id, rendered.png, caption=caption, filename="sipas.png"
-            )
-
-        def message(part: str) -> Send:
-            return lambda: bot.send_message(chat_id, part)
-
-        if len(rendered.text) <= CAPTION_LIMIT:
-            return [photo(rendered.text)]
-        return [*(message(part) for part in split_text(rendered.text)), photo(rendered.caption)]
-
-    return DigestChannel(messages, wait_after, _telegram_outcome)
-
-
-def _telegram_outcome(error: Exception) -> Outcome | None:
-    if isinstance(error, Forbidden):
-        return "blocked"
-    if isinstance(error, BadRequest):
-        return "rejected"
-    if isinstance(error, RetryAfter | NetworkError):  # still due: the next run tries again
-        return "failed"
-    if isinstance(error, TelegramError):  # e.g. ChatMigrated, InvalidToken: retrying won't help
-        return "rejected"
-    return None
-
-
-async def send_rendered(
-    bot: Bot, chat_id: int, rendered: RenderedDigest, sleep: Sleep = asyncio.sleep
-) -> Outcome:
-    """The whole digest to one Telegram chat (the on-demand /digest; nothing recorded)."""
-    return await send_parts(telegram_digest(bot), str(chat_id), rendered, sleep)
-
-
 @dataclass
 class DeliveryReport:
     """What one run did, by user id; ``failed`` ones are still due and tried again later."""
@@ -213,18 +92,14 @@ class DeliveryReport:
 
 
 async def deliver_due_digests(
-    bot: Bot | None,
+    senders: Mapping[str, DigestChannel],
     services: Services,
     now: datetime,
     *,
     sleep: Sleep = asyncio.sleep,
-    others: Mapping[str, DigestChannel] | None = None,
 ) -> DeliveryReport:
-    """Send the due period's digest to every subscriber who has not had it yet, on Telegram
-    (through `bot`) and on the channels of `others` (Zalo)."""
-    senders = dict(others or {})
-    if bot is not None:
-        senders[CHANNEL] = telegram_digest(bot)
+    """Send the due period's digest to every subscriber who has not had it yet, on the channels
+    of `senders` (by channel name); subscribers of other channels are skipped."""
     period = due_period(services.settings, now)
     report = DeliveryReport(period)
     if period is None:
@@ -282,7 +157,7 @@ async def _deliver(
 
 @dataclass
 class DigestSchedule:
-    """What the digest jobs and the /digest command share; the lock keeps runs one at a time."""
+    """The channels a run delivers on; the lock keeps runs one at a time."""
 
     services: Services
     clock: Clock
@@ -293,5 +168,5 @@ class DigestSchedule:
     async def run(self) -> DeliveryReport:
         async with self.lock:
             return await deliver_due_digests(
-                None, self.services, self.clock(), sleep=self.sleep, others=self.channels
+                self.channels, self.services, self.clock(), sleep=self.sleep
             )

@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 from bot.config import ZaloSection
-from bot.digest.compose import RenderedDigest
-from bot.digest.delivery import DigestChannel, Outcome, Send
 from bot.zalo.api import ZaloApiError, ZaloBotApi, wait_after
+from handlers.delivery import DigestChannel, Outcome, Send
 from survey.channels import ZALO, split_text
+from survey.digest import RenderedDigest
 
 log = logging.getLogger(__name__)
 

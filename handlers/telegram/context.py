@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,18 +12,28 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from handlers.conversation import Conversation
 from handlers.officials import OfficialDesk
+from handlers.retry import Sleep
+from survey.access import Official
+from survey.digest import RenderedDigest
+from survey.models import Language
+
+DigestNow = Callable[[Official, datetime, Language], Awaitable[RenderedDigest | None]]
+"""An official's digest of the last full week, rendered; None when their scope is empty."""
 
 SERVICES_KEY = "services"
 
 
 @dataclass(frozen=True)
 class ChatServices:
-    """What the chat handlers need: the conversation, the pseudonym secret and the clock."""
+    """What the chat handlers need: the conversation, the officials' desk, the pseudonym
+    secret, the clock, the on-demand digest and how to wait between tries of a send."""
 
     conversation: Conversation
     desk: OfficialDesk
     secret: str
     clock: Callable[[], datetime]
+    digest_now: DigestNow
+    sleep: Sleep = asyncio.sleep
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -1,75 +1,120 @@
-"""/digest (/bantin) on Telegram: an official's digest of the last full week, on demand.
+"""The digest on Telegram: how it is sent (a captioned photo, or text then photo), and /digest.
 
-Not recorded as the weekly delivery, so the scheduled digest still comes. The handler sits in
-group -1 and stops the update there, so it works wherever it is registered.
+/digest (/bantin) sends an official the digest of the last full week on demand; it is not
+recorded as the weekly delivery, so the scheduled digest still comes. The handler sits in group
+-1 and stops the update there, so it works wherever it is registered.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import warnings
+from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
+from telegram.warnings import PTBDeprecationWarning
 
-from bot.digest.compose import build_digest, preview_period, render
-from bot.digest.delivery import DIGEST_KEY, DigestSchedule, Outcome, send_rendered
-from bot.services import Services
-from handlers.retry import Sleep
+from handlers.delivery import DigestChannel, Outcome, Send, send_parts
+from handlers.retry import Sleep, Wait
+from handlers.retry import call_with_retry as retry
 from handlers.telegram.citizens import CHANNEL, PRIVATE, citizen_of
 from handlers.telegram.context import BotContext
-from survey.access import Official
-from survey.models import Language
+from handlers.telegram.officials import split_text
+from survey.digest import RenderedDigest
 from survey.texts import say
 
 COMMAND_ALIASES = ("digest", "bantin")
+CAPTION_LIMIT = 1024
+"""Telegram's limit for a photo caption; a longer digest goes as a message before the chart."""
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-async def send_digest_now(
-    bot: Bot,
-    services: Services,
-    official: Official,
-    chat_id: int,
-    now: datetime,
-    language: Language,
-    *,
-    sleep: Sleep = asyncio.sleep,
-) -> Outcome | None:
-    """The last full week's digest for one official, on demand: not recorded as delivered.
+def _retry_after(error: RetryAfter) -> float:
+    # PTB 22 warns that `retry_after` will become a timedelta; accept either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
-    None when the official's scope holds no agency.
-    """
-    digest = await build_digest(services, official, preview_period(services.settings, now))
-    if digest is None:
+
+def wait_after(error: Exception) -> Wait:
+    """Telegram: a 429 says how long; timeouts, connection errors and 5xx back off; a
+    Forbidden, a BadRequest (a NetworkError subclass, but it stays malformed) or any other
+    refusal is not worth another try."""
+    if isinstance(error, RetryAfter):
+        return _retry_after(error)
+    if isinstance(error, BadRequest):
         return None
-    return await send_rendered(bot, chat_id, await render(digest, language), sleep)
+    if isinstance(error, NetworkError):
+        return "backoff"
+    return None
+
+
+async def call_with_retry(send: Send, sleep: Sleep) -> None:
+    """Call ``send`` until Telegram accepts it (see `handlers.retry`)."""
+    await retry(send, sleep, wait_after)
+
+
+def telegram_digest(bot: Bot) -> DigestChannel:
+    """One photo with the text as caption, or the text (split if huge) then the captioned photo."""
+
+    def messages(user_id: str, rendered: RenderedDigest) -> list[Send]:
+        chat_id = int(user_id)
+
+        def photo(caption: str) -> Send:
+            return lambda: bot.send_photo(
+                chat_id, rendered.png, caption=caption, filename="sipas.png"
+            )
+
+        def message(part: str) -> Send:
+            return lambda: bot.send_message(chat_id, part)
+
+        if len(rendered.text) <= CAPTION_LIMIT:
+            return [photo(rendered.text)]
+        return [*(message(part) for part in split_text(rendered.text)), photo(rendered.caption)]
+
+    return DigestChannel(messages, wait_after, _telegram_outcome)
+
+
+def _telegram_outcome(error: Exception) -> Outcome | None:
+    if isinstance(error, Forbidden):
+        return "blocked"
+    if isinstance(error, BadRequest):
+        return "rejected"
+    if isinstance(error, RetryAfter | NetworkError):  # still due: the next run tries again
+        return "failed"
+    if isinstance(error, TelegramError):  # e.g. ChatMigrated, InvalidToken: retrying won't help
+        return "rejected"
+    return None
+
+
+async def send_rendered(
+    bot: Bot, chat_id: int, rendered: RenderedDigest, sleep: Sleep = asyncio.sleep
+) -> Outcome:
+    """The whole digest to one Telegram chat (the on-demand /digest; nothing recorded)."""
+    return await send_parts(telegram_digest(bot), str(chat_id), rendered, sleep)
 
 
 async def on_digest_command(update: Update, context: BotContext) -> None:
     """/digest (/bantin): the asking official's digest of the last full week, right now."""
-    schedule = context.bot_data.get(DIGEST_KEY)
     user, chat = update.effective_user, update.effective_chat
     citizen = citizen_of(update, context)
-    if not isinstance(schedule, DigestSchedule) or user is None or chat is None or not citizen:
+    if user is None or chat is None or not citizen:
         return
-    language = await context.services.conversation.language(citizen)
-    official = await schedule.services.desk.official(CHANNEL, str(user.id))
+    services = context.services
+    language = await services.conversation.language(citizen)
+    official = await services.desk.official(CHANNEL, str(user.id))
     if official is None:
         await chat.send_message(say(language, "official_only"))
     else:
-        outcome = await send_digest_now(
-            context.bot,
-            schedule.services,
-            official,
-            chat.id,
-            schedule.clock(),
-            language,
-            sleep=schedule.sleep,
-        )
-        if outcome is None:
+        rendered = await services.digest_now(official, services.clock(), language)
+        if rendered is None:
             await chat.send_message(say(language, "no_agency_in_scope"))
+        else:
+            await send_rendered(context.bot, chat.id, rendered, services.sleep)
     # Handled: keep the citizen side's "unknown command" reply from answering too.
     raise ApplicationHandlerStop
 
