@@ -15,7 +15,6 @@ from bot.files.export import write_period_export
 from bot.files.paths import OutputPathError, check_output
 from bot.files.posters import (
     check_poster_format,
-    deep_link,
     write_poster,
     write_zalo_poster,
     zalo_message,
@@ -25,6 +24,7 @@ from bot.questionnaires import load_catalogue
 from bot.services import check_catalogue, open_services
 from bot.terminal import run_terminal
 from handlers.officials import visit_token
+from handlers.telegram.links import deep_link
 from storage.database import Database
 from storage.migrations import migrate
 from survey.period import PeriodError, parse_period

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from bot.files.export import write_period_export
-from bot.files.posters import deep_link
 from bot.questionnaires import load_catalogue
 from handlers.conversation import Conversation
 from handlers.officials import OfficialDesk
 from handlers.scores import Scores
+from handlers.telegram.links import deep_link
 from handlers.text.chat import TextChat
 from storage.database import Database
 from storage.menus import MenuStore

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -96,7 +96,7 @@ def test_storage_modules_know_nothing_of_telegram(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [*_modules("survey"), *_modules("storage"), *_modules("handlers")],
+    [*_modules("survey"), *_modules("storage"), *_modules("handlers"), *_modules("bot")],
     ids=_module_id,
 )
 def test_every_module_says_what_it_is_for(path: Path) -> None:
@@ -180,3 +180,60 @@ def test_importing_the_packages_has_no_side_effects(tmp_path: Path) -> None:
     assert report["output"] == "''", "importing printed something"
     assert report["telegram after survey+storage"] == "False", "survey/storage pulled in telegram"
     assert int(report["pure modules"]) >= 10
+
+
+# Who may import whom ------------------------------------------------------------------------
+
+TELEGRAM_HOMES = (
+    "handlers/telegram/",
+    "bot/telegram_app.py",
+    "bot/telegram_webhook.py",
+    "bot/__main__.py",
+)
+"""The Telegram adapter package and the wiring that builds, runs and reports on the Application."""
+HTTPX_HOMES = ("bot/zalo/api.py",)
+"""The Zalo client; nothing else talks HTTP itself (the Bot API goes through PTB)."""
+
+
+def _imports(package: str) -> list[tuple[str, int, str]]:
+    return [
+        (_module_id(path), line, root)
+        for path in _modules(package)
+        for line, root in _imported_roots(_parse(path))
+    ]
+
+
+def _breaches(rule: Callable[[str, str], bool]) -> list[str]:
+    return [
+        f"{module}:{line} imports {root}"
+        for package in PACKAGES
+        for module, line, root in _imports(package)
+        if rule(module, root)
+    ]
+
+
+def test_handlers_never_import_bot() -> None:
+    assert _breaches(lambda module, root: module.startswith("handlers/") and root == "bot") == []
+
+
+def test_storage_never_imports_handlers_or_bot() -> None:
+    found = _breaches(lambda module, root: module.startswith("storage/") and root in PACKAGES[:2])
+    assert found == []
+
+
+def test_telegram_is_imported_only_by_its_adapter_and_the_wiring() -> None:
+    found = _breaches(
+        lambda module, root: root == "telegram" and not module.startswith(TELEGRAM_HOMES)
+    )
+    assert found == []
+
+
+def test_httpx_is_imported_only_by_the_zalo_client() -> None:
+    found = _breaches(lambda module, root: root == "httpx" and not module.startswith(HTTPX_HOMES))
+    assert found == []
+
+
+def test_the_rules_see_a_breach() -> None:
+    # The scanner itself: a handler importing bot, at any depth, is reported.
+    tree = ast.parse("def f():\n    from bot.config import Settings\n")
+    assert list(_imported_roots(tree)) == [(2, "bot")]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from bot.files.posters import deep_link, write_poster
+from bot.files.posters import write_poster
+from handlers.telegram.links import deep_link
 
 ROOT = Path(__file__).resolve().parent.parent
 

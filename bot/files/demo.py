@@ -12,8 +12,9 @@ from pathlib import Path
 from bot.config import load_settings
 from bot.digest.compose import build_digest, render, write_digest_files
 from bot.files.export import write_period_export
-from bot.files.posters import deep_link, write_poster
+from bot.files.posters import write_poster
 from bot.services import Services, configured_officials, open_services
+from handlers.telegram.links import deep_link
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
 from survey.period import Period, last_full_week

@@ -7,7 +7,6 @@ from pathlib import Path
 import segno
 from matplotlib import rc_context
 from matplotlib.figure import Figure
-from telegram.helpers import create_deep_linked_url
 
 from survey.visits import is_visit_payload
 
@@ -23,11 +22,6 @@ DPI = 200
 MONO_ADVANCE = 0.602  # DejaVu Sans Mono's character width, in ems
 MESSAGE_POINTS = 30  # the text to send, when it is short enough
 MESSAGE_WIDTH = 0.84  # of the page, at most, so the box stays inside the margins
-
-
-def deep_link(bot_username: str, agency_code: str) -> str:
-    """`https://t.me/<bot>?start=<code>`: Telegram opens the bot and sends `/start <code>`."""
-    return create_deep_linked_url(bot_username.lstrip("@"), agency_code)
 
 
 def zalo_message(payload: str) -> str:
