@@ -21,7 +21,7 @@ from bot.questionnaires import load_catalogue
 from handlers.scores import Scores
 from storage.database import Database
 from storage.tallies import TallyStore
-from survey.agencies import Agency
+from survey.agencies import Agencies, Agency
 from survey.period import Period
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def scores_for(database: Database) -> Scores:
     return Scores(
         TallyStore(database),
         load_catalogue(),
-        [Agency(code, code, QUESTIONNAIRE) for code in LAYOUT.agencies],
+        Agencies(Agency(code, code, QUESTIONNAIRE) for code in LAYOUT.agencies),
         default_questionnaire=QUESTIONNAIRE,
         min_responses=10,
         weights={},

@@ -25,7 +25,7 @@ from storage.officials import OfficialStore
 from storage.responses import ResponseStore
 from storage.tallies import TallyStore
 from survey.access import Official
-from survey.agencies import Agency
+from survey.agencies import Agencies, Agency
 from survey.catalogue import Catalogue
 from survey.period import Period
 
@@ -148,16 +148,16 @@ def configured_officials(settings: Settings) -> list[Official]:
     return found
 
 
-def configured_agencies(settings: Settings) -> list[Agency]:
+def configured_agencies(settings: Settings) -> Agencies:
     """The agencies of the config, each with the questionnaire it uses."""
-    return [
+    return Agencies(
         Agency(a.code, a.name, settings.questionnaire_of(a.code), a.visit_required)
         for a in settings.agencies
-    ]
+    )
 
 
 def build_scores(
-    settings: Settings, catalogue: Catalogue, database: Database, agencies: list[Agency]
+    settings: Settings, catalogue: Catalogue, database: Database, agencies: Agencies
 ) -> Scores:
     """The index service as the config sets it up (questionnaires, threshold, weights)."""
     return Scores(

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from storage.responses import Completion, ResponseStore, UpdateKey, VisitTaken
 from survey import actions, screens
-from survey.agencies import Agency
-from survey.answers import fold, read_command_word
+from survey.agencies import Agencies, Agency
+from survey.answers import read_command_word
 from survey.catalogue import Catalogue
 from survey.channels import capabilities
 from survey.flow import (
@@ -60,11 +60,6 @@ class Reply:
     paused: bool = False  # the survey was paused: ask nothing until the citizen comes back
 
 
-_GREETINGS = frozenset(
-    {"xin chao", "chao", "chao ban", "alo", "hello", "hi", "start", "bat dau", "danh gia"}
-)
-
-
 def pseudonym(secret: str, channel: str, user_id: int | str) -> str:
     """HMAC-SHA256 of `<channel>:<user id>`: stable per person, meaningless without the secret."""
     message = f"{channel}:{user_id}".encode()
@@ -78,7 +73,7 @@ class Conversation:
         self,
         store: ResponseStore,
         catalogue: Catalogue,
-        agencies: Sequence[Agency],
+        agencies: Agencies,
         *,
         secret: str,
         zone: ZoneInfo,
@@ -88,7 +83,7 @@ class Conversation:
     ) -> None:
         self._store = store
         self._catalogue = catalogue
-        self._agencies = {agency.code: agency for agency in agencies}
+        self._agencies = agencies
         self._secret = secret
         self._zone = zone
         self._default_language = default_language
@@ -113,7 +108,7 @@ class Conversation:
         open_response = await self._store.open_response(citizen.respondent)
         if payload and is_visit_payload(payload):
             return await self._start_visit(citizen, payload, now, language, open_response)
-        agency = self._find_agency(payload) if payload else None
+        agency = self._agencies.find(payload) if payload else None
         if payload and agency is None:
             header = say(language, "unknown_agency", code=payload[:64])
             return Reply((self._agency_list(language, header),))
@@ -196,7 +191,7 @@ class Conversation:
     def is_entry_code(self, text: str) -> bool:
         """An agency's code or a visit code: what starts a survey when typed."""
         code = text.strip()
-        return self._find_agency(code) is not None or looks_like_visit_token(code)
+        return self._agencies.find(code) is not None or looks_like_visit_token(code)
 
     async def prompt(self, citizen: Citizen) -> Screen | None:
         """What the citizen is being asked now (the open response's step), if anything."""
@@ -376,7 +371,7 @@ class Conversation:
     def _ask(self, progress: Progress, language: Language, citizen: Citizen) -> Screen:
         questionnaire = self._catalogue[progress.questionnaire]
         if progress.position == 0:
-            name = self._agency_name(progress.agency)
+            name = self._agencies.name(progress.agency)
             return screens.consent_screen(questionnaire, progress.response_id, name, language)
         return screens.step_screen(questionnaire, progress, language, self.typed(citizen))
 
@@ -384,11 +379,11 @@ class Conversation:
         if progress.position == 0:
             return self._ask(progress, language, citizen)
         questionnaire = self._catalogue[progress.questionnaire]
-        name = self._agency_name(progress.agency)
+        name = self._agencies.name(progress.agency)
         return screens.resume_screen(questionnaire, progress, name, language)
 
     async def _thanks(self, progress: Progress, language: Language, now: datetime) -> Screen:
-        name = self._agency_name(progress.agency)
+        name = self._agencies.name(progress.agency)
         text = say(language, "thanks", agency=name)
         if self._index_line is not None:
             line = await self._index_line(
@@ -400,30 +395,21 @@ class Conversation:
 
     # -- agencies ----------------------------------------------------------------------------
 
-    def _agency_name(self, code: str) -> str:
-        agency = self._agencies.get(code)
-        return agency.name if agency else code
-
-    def _find_agency(self, code: str) -> Agency | None:
-        wanted = code.strip().casefold()
-        return next((a for a in self._agencies.values() if a.code.casefold() == wanted), None)
-
-    def _entries(self, agencies: Sequence[Agency] | None = None) -> list[AgencyEntry]:
-        chosen = self._agencies.values() if agencies is None else agencies
-        return [AgencyEntry(a.code, a.name) for a in chosen]
-
-    def _agency_list(self, language: Language, header: str, page: int = 0) -> Screen:
-        return screens.agency_screen(self._entries(), page, language, header)
+    def _agency_list(
+        self, language: Language, header: str, page: int = 0, found: list[Agency] | None = None
+    ) -> Screen:
+        entries = [
+            AgencyEntry(a.code, a.name) for a in (self._agencies if found is None else found)
+        ]
+        return screens.agency_screen(entries, page, language, header)
 
     def _search(self, text: str, language: Language, citizen: Citizen) -> Screen:
         query = " ".join(text.split())[:64]
-        wanted = fold(query)
-        found = [a for a in self._agencies.values() if wanted and wanted in fold(a.name)]
-        if not found and (wanted in _GREETINGS or not any(ch.isalpha() for ch in wanted)):
-            # "Xin chào", "1", an emoji: not a search; greet and show the list.
-            header = say(language, "pick_agency", typed=self.typed(citizen))
-            return self._agency_list(language, header)
+        found = self._agencies.search(query)
+        if found is None:  # not a search: greet and show the list
+            return self._agency_list(
+                language, say(language, "pick_agency", typed=self.typed(citizen))
+            )
         if not found:
             return self._agency_list(language, say(language, "no_match", query=query))
-        header = say(language, "matches", query=query)
-        return screens.agency_screen(self._entries(found), 0, language, header)
+        return self._agency_list(language, say(language, "matches", query=query), found=found)

@@ -17,7 +17,7 @@ from handlers.conversation import pseudonym
 from handlers.scores import Scores
 from storage.officials import Attempt, OfficialStore
 from survey.access import ALL, Official
-from survey.agencies import Agency
+from survey.agencies import Agencies
 from survey.channels import capabilities
 from survey.models import Language
 from survey.numbers import format_date
@@ -105,7 +105,7 @@ class OfficialDesk:
         self,
         store: OfficialStore,
         scores: Scores,
-        agencies: Sequence[Agency],
+        agencies: Agencies,
         configured: Sequence[Official],
         *,
         zone: ZoneInfo,
@@ -116,7 +116,7 @@ class OfficialDesk:
     ) -> None:
         self._store = store
         self._scores = scores
-        self._agencies = {a.code: a for a in agencies}
+        self._agencies = agencies
         self._configured = {(o.channel, o.user_id): o for o in configured}
         self._zone = zone
         self._export_file = export_file
@@ -136,7 +136,7 @@ class OfficialDesk:
         official = await self.official(request.channel, request.user_id)
         if official is None:
             return DeskReply(say(language, "official_only"))
-        scope = official.scope(list(self._agencies))
+        scope = official.scope(self._agencies.codes)
         if not scope:
             return DeskReply(say(language, "no_agency_in_scope"))
         if request.command == "invite":
@@ -200,7 +200,7 @@ class OfficialDesk:
         fmt = "xlsx"
         rest: list[str] = []
         by_code = {code.casefold(): code for code in scope}
-        known = {code.casefold() for code in self._agencies}
+        known = {code.casefold() for code in self._agencies.codes}
         for word in request.args:
             if word.casefold() in by_code and agency is None:
                 agency = by_code[word.casefold()]

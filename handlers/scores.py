@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from storage.tallies import TallyStore
-from survey.agencies import Agency
+from survey.agencies import Agencies, Agency
 from survey.catalogue import Catalogue
 from survey.index import IndexResult, Ranked, compare, compute_index, rank
 from survey.models import ELEMENT_IDS, Language
@@ -37,7 +37,7 @@ class Scores:
         self,
         tallies: TallyStore,
         catalogue: Catalogue,
-        agencies: Sequence[Agency],
+        agencies: Agencies,
         *,
         default_questionnaire: str,
         min_responses: int,
@@ -45,11 +45,15 @@ class Scores:
     ) -> None:
         self._tallies = tallies
         self._catalogue = catalogue
-        self._agencies = {agency.code: agency for agency in agencies}
+        self._agencies = agencies
         self._default_questionnaire = default_questionnaire
         self._min_responses = min_responses
         # The config lists only the weights it changes; every other element weighs 1.
         self._weights = {element: weights.get(element, 1.0) for element in ELEMENT_IDS}
+
+    @property
+    def agencies(self) -> Agencies:
+        return self._agencies
 
     @property
     def min_responses(self) -> int:
@@ -141,10 +145,7 @@ class Scores:
 
     def _visible(self, scope: Sequence[str] | None) -> list[str]:
         """The configured agency codes in ``scope``, in config order."""
-        if scope is None:
-            return list(self._agencies)
-        wanted = set(scope)
-        return [code for code in self._agencies if code in wanted]
+        return self._agencies.within(scope)
 
     def _index(self, tallies: Tallies, questionnaire: str) -> IndexResult:
         return compute_index(

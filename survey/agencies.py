@@ -1,8 +1,15 @@
-"""The agencies a deployment serves: code, display name, questionnaire, visit rule."""
+"""The agencies a deployment serves, and the one registry every part looks them up in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+
+from survey.answers import fold
+
+_GREETINGS = frozenset(
+    {"xin chao", "chao", "chao ban", "alo", "hello", "hi", "start", "bat dau", "danh gia"}
+)
 
 
 @dataclass(frozen=True)
@@ -11,3 +18,55 @@ class Agency:
     name: str
     questionnaire: str
     visit_required: bool = False
+
+
+class Agencies:
+    """The configured agencies in config order, looked up by code."""
+
+    def __init__(self, agencies: Iterable[Agency]) -> None:
+        self._by_code = {agency.code: agency for agency in agencies}
+
+    def __iter__(self) -> Iterator[Agency]:
+        return iter(self._by_code.values())
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def __getitem__(self, code: str) -> Agency:
+        return self._by_code[code]
+
+    def get(self, code: str) -> Agency | None:
+        return self._by_code.get(code)
+
+    @property
+    def codes(self) -> list[str]:
+        return list(self._by_code)
+
+    def find(self, typed: str) -> Agency | None:
+        """The agency whose code was typed, whatever its case and the spaces around it."""
+        wanted = typed.strip().casefold()
+        return next((a for a in self if a.code.casefold() == wanted), None)
+
+    def name(self, code: str) -> str:
+        """Its name, or the code itself for an agency no longer configured."""
+        agency = self._by_code.get(code)
+        return agency.name if agency else code
+
+    def within(self, scope: Sequence[str] | None) -> list[str]:
+        """The codes in `scope` (None: all), in config order."""
+        if scope is None:
+            return self.codes
+        wanted = set(scope)
+        return [code for code in self._by_code if code in wanted]
+
+    def search(self, typed: str) -> list[Agency] | None:
+        """The agencies whose name holds the typed words (diacritics and case aside); None when
+        the text is no search at all ("Xin chào", a number, an emoji) and found nothing."""
+        wanted = fold(typed)
+        found = [a for a in self if wanted and wanted in fold(a.name)]
+        if not found and (wanted in _GREETINGS or not any(ch.isalpha() for ch in wanted)):
+            return None
+        return found

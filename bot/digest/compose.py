@@ -58,10 +58,6 @@ def _language(settings: Settings, language: str) -> Language:
     return settings.bot.default_language
 
 
-def known_agencies(settings: Settings) -> list[str]:
-    return [agency.code for agency in settings.agencies]
-
-
 async def recipients(services: Services) -> tuple[list[Recipient], list[Subscriber]]:
     """(subscribers who are officials, subscribers who no longer are), in subscription order."""
     found: list[Recipient] = []
@@ -78,7 +74,7 @@ async def recipients(services: Services) -> tuple[list[Recipient], list[Subscrib
 
 async def build_digest(services: Services, official: Official, period: Period) -> Digest | None:
     """The official's digest for ``period``; None when their scope holds no agency."""
-    scope = official.scope(known_agencies(services.settings))
+    scope = official.scope(services.scores.agencies.codes)
     if not scope:
         return None
     scores = services.scores
