@@ -6,11 +6,13 @@ the returned `Reply`. Nothing here knows a channel's API; nothing here holds sta
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any, Concatenate, NamedTuple, ParamSpec
 from zoneinfo import ZoneInfo
 
 from storage.responses import Completion, ResponseStore, UpdateKey, VisitTaken
@@ -37,6 +39,9 @@ from survey.screens import AgencyEntry, Screen
 from survey.texts import say
 from survey.visits import is_visit_payload, looks_like_visit_token, read_visit_token
 
+_P = ParamSpec("_P")
+_Method = Callable[Concatenate["Conversation", "Citizen", _P], Coroutine[Any, Any, "Reply"]]
+
 # The agency's current index line for the thank-you message, or None while it is suppressed.
 IndexLine = Callable[[str, date, Language], Awaitable[str | None]]
 
@@ -58,12 +63,37 @@ class Reply:
     replace: Screen | None = None  # rewrite the pressed message to this screen
     notice: str | None = None  # a short answer to the press itself
     paused: bool = False  # the survey was paused: ask nothing until the citizen comes back
+    # For channels without buttons (nothing can be edited there, so a reply that asks nothing
+    # is followed by the question still open): the language to render in, and that question.
+    language: Language | None = None
+    asking: Screen | None = None
+
+
+class Where(NamedTuple):
+    """Where a citizen is: their language, and the question in front of them (None: nothing
+    is asked)."""
+
+    language: Language
+    prompt: Screen | None
 
 
 def pseudonym(secret: str, channel: str, user_id: int | str) -> str:
     """HMAC-SHA256 of `<channel>:<user id>`: stable per person, meaningless without the secret."""
     message = f"{channel}:{user_id}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _rendered(method: _Method[_P]) -> _Method[_P]:
+    """A public step of the conversation: its reply carries what a channel without buttons
+    renders it with (see `Conversation._for_text`), so the text chat never asks back."""
+
+    async def step(
+        self: Conversation, citizen: Citizen, /, *args: _P.args, **kw: _P.kwargs
+    ) -> Reply:
+        return await self._for_text(citizen, await method(self, citizen, *args, **kw))
+
+    functools.update_wrapper(step, method)
+    return step
 
 
 class Conversation:
@@ -102,6 +132,7 @@ class Conversation:
     async def language(self, citizen: Citizen) -> Language:
         return await self._store.language(citizen.respondent) or self._default_language
 
+    @_rendered
     async def start(self, citizen: Citizen, payload: str | None, now: datetime) -> Reply:
         """`/start [agency code]`: resume, begin for the named agency, or offer the list."""
         language = await self.language(citizen)
@@ -119,6 +150,7 @@ class Conversation:
             return Reply((self._agency_list(language, header),))
         return Reply((await self._begin(citizen, agency, language, now),))
 
+    @_rendered
     async def press(
         self,
         citizen: Citizen,
@@ -155,6 +187,7 @@ class Conversation:
                 return Reply(edit=say(chosen, "language_set"))
         return Reply(notice=say(language, "refused", typed=self.typed(citizen)))
 
+    @_rendered
     async def type(
         self, citizen: Citizen, text: str, now: datetime, update_id: int | str | None = None
     ) -> Reply:
@@ -193,23 +226,38 @@ class Conversation:
         code = text.strip()
         return self._agencies.find(code) is not None or looks_like_visit_token(code)
 
-    async def prompt(self, citizen: Citizen) -> Screen | None:
-        """What the citizen is being asked now (the open response's step), if anything."""
+    async def where(self, citizen: Citizen) -> Where:
+        """The citizen's language, and the question in front of them."""
+        language = await self.language(citizen)
         progress = await self._store.open_response(citizen.respondent)
-        if progress is None:
-            return None
-        return self._ask(progress, await self.language(citizen), citizen)
+        return Where(
+            language, None if progress is None else self._ask(progress, language, citizen)
+        )
 
+    async def _for_text(self, citizen: Citizen, reply: Reply) -> Reply:
+        """`reply` with what a channel without buttons renders it with: the language, and the
+        question still open when the reply itself asks nothing (and did not pause)."""
+        if reply.language is not None or not self.typed(citizen):
+            return reply
+        shown = (*reply.screens, *((reply.replace,) if reply.replace else ()))
+        if reply.paused or any(screen.choices for screen in shown):
+            return replace(reply, language=await self.language(citizen))
+        where = await self.where(citizen)
+        return replace(reply, language=where.language, asking=where.prompt)
+
+    @_rendered
     async def cancel(self, citizen: Citizen) -> Reply:
         language = await self.language(citizen)
         has_open = await self._store.open_response(citizen.respondent) is not None
         text = say(language, "cancelled" if has_open else "nothing_to_cancel")
         return Reply((Screen(text),), paused=True)
 
+    @_rendered
     async def help(self, citizen: Citizen) -> Reply:
         language = await self.language(citizen)
         return Reply((Screen(say(language, "help", typed=self.typed(citizen))),))
 
+    @_rendered
     async def choose_language(self, citizen: Citizen, wanted: str | None, now: datetime) -> Reply:
         if wanted in ("vi", "en"):
             language: Language = "vi" if wanted == "vi" else "en"
@@ -217,18 +265,20 @@ class Conversation:
             return Reply((Screen(say(language, "language_set")),))
         return Reply((screens.language_screen(),))
 
+    @_rendered
     async def forget(self, citizen: Citizen) -> Reply:
         return Reply((screens.forget_screen(await self.language(citizen)),))
 
+    @_rendered
     async def edited(self, citizen: Citizen) -> Reply:
         """An edited message: edits are not read (the answer stands); the question again."""
-        language = await self.language(citizen)
-        prompt = await self.prompt(citizen)
+        language, prompt = await self.where(citizen)
         text = say(language, "edited")
         if prompt is None:
             return Reply((Screen(text),))
         return Reply((Screen(f"{text}\n\n{prompt.text}", prompt.rows),))
 
+    @_rendered
     async def unexpected(self, citizen: Citizen) -> Reply:
         """A sticker, photo, file or other non-text input: a hint, nothing stored."""
         language = await self.language(citizen)

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from storage.database import Database
 from storage.responses import UpdateKey, record_processed
-
-
-@dataclass(frozen=True)
-class Menu:
-    """Number → payload of the last screen with choices, and whether it reached the person."""
-
-    choices: dict[int, str]
-    delivered: bool
-    sent_at: float | None = None  # the channel's clock, seconds
+from survey.typed import ShownMenu
 
 
 class MenuStore:
@@ -61,11 +52,11 @@ class MenuStore:
                 (int(accepted), sent_at, respondent),
             )
 
-    async def menu(self, respondent: str) -> Menu | None:
+    async def menu(self, respondent: str) -> ShownMenu | None:
         row = await self._db.fetch_one(
             "SELECT choices, delivered, sent_at FROM menus WHERE respondent = ?", (respondent,)
         )
         if row is None:
             return None
         choices = {int(number): str(payload) for number, payload in json.loads(row["choices"])}
-        return Menu(choices, bool(row["delivered"]), row["sent_at"])
+        return ShownMenu(choices, bool(row["delivered"]), row["sent_at"])

@@ -35,6 +35,12 @@ class Reading:
     payload: str | None = None  # with "press": what the chosen line stands for
 
 
+def needs_open_list(number: int | None, menu: ShownMenu | None) -> bool:
+    """Whether `read_typed` looks at the open question's list for this line (reading it costs
+    the caller a query, so it is fetched only when it matters)."""
+    return menu is None or (number is not None and number not in menu.choices)
+
+
 def read_typed(
     number: int | None,
     menu: ShownMenu | None,

@@ -12,14 +12,14 @@ from datetime import datetime
 
 from handlers.conversation import Citizen, Conversation, Reply, pseudonym
 from handlers.officials import CANONICAL, OfficialDesk, Request, discard_export
-from storage.menus import Menu, MenuStore
+from storage.menus import MenuStore
 from storage.responses import ResponseStore, UpdateKey
 from survey.answers import read_command_word, read_number
 from survey.channels import capabilities, split_text
-from survey.models import Language
-from survey.numbered import HELP, render_numbered, typed_before
+from survey.numbered import render_numbered
 from survey.screens import Screen
 from survey.texts import say
+from survey.typed import needs_open_list, read_typed
 
 
 @dataclass(frozen=True)
@@ -103,65 +103,45 @@ class TextChat:
         conversation = self._conversation
         text = (incoming.text or "").strip()
         if not text:
-            return await self._show(citizen, await conversation.unexpected(citizen), now)
+            return self._show(await conversation.unexpected(citizen))
         if text.startswith("/"):
             return await self._command(citizen, incoming.user_id, text, now)
         update_id = key.update_id if key else None
         number = read_number(text)
         menu = await self._menus.menu(citizen.respondent)
-        if menu is None and await self._nothing_asked(citizen, text, number):
-            # Paused, or never started: no list is in front of them, so nothing they type is
-            # an answer; offer to resume (or the agencies).
-            return await self._show(citizen, await conversation.start(citizen, None, now), now)
-        if number is None:
-            reply = await conversation.type(citizen, text, now, update_id)
-            return await self._show(citizen, reply, now)
-        assert menu is not None
-        if not menu.delivered or typed_before(incoming.sent_at, menu.sent_at, now.timestamp()):
-            # Typed against an earlier list (their messages queued while the bot moved on), or
-            # our last answer did not reach them: the number answers nothing; ask again.
-            prompt = await conversation.prompt(citizen)
-            reply = Reply((prompt,)) if prompt else await conversation.start(citizen, None, now)
-            return await self._show(citizen, reply, now)
-        chosen = menu.choices.get(number)
-        if chosen == HELP:
-            return await self._show(citizen, await conversation.help(citizen), now)
-        if chosen is not None:
-            reply = await conversation.press(citizen, chosen, now, update_id)
-            return await self._show(citizen, reply, now)
-        return await self._not_listed(citizen, text, number, menu, now, update_id)
-
-    async def _nothing_asked(self, citizen: Citizen, text: str, number: int | None) -> bool:
-        """Whether, with no list shown, this text should bring them back to where they are:
-        a number, or (with a survey paused) anything but pausing, help or an entry code."""
-        conversation = self._conversation
-        if read_command_word(text) in ("cancel", "help") or conversation.is_entry_code(text):
-            return False
-        return number is not None or await conversation.prompt(citizen) is not None
-
-    async def _not_listed(
-        self,
-        citizen: Citizen,
-        text: str,
-        number: int,
-        menu: Menu,
-        now: datetime,
-        update_id: int | str | None,
-    ) -> _Shown:
-        """A number the list in front of them does not have. On the open question's own list
-        it is the step's to judge (a comment may be a number; 7 on a scale gets a hint);
-        on any other list it answers nothing."""
-        conversation = self._conversation
-        language = await conversation.language(citizen)
-        prompt = await conversation.prompt(citizen)
-        if prompt is not None and dict(render_numbered(prompt, language).menu) == menu.choices:
-            return await self._show(
-                citizen, await conversation.type(citizen, text, now, update_id), now
-            )
-        hint = say(language, "hint_number", number=number)
-        if prompt is None:
-            return _Shown(self._split(hint))  # the list stays as it is
-        return await self._show(citizen, Reply((Screen(hint),)), now)
+        where = await conversation.where(citizen) if needs_open_list(number, menu) else None
+        open_list = None
+        if where is not None and where.prompt is not None:
+            open_list = dict(render_numbered(where.prompt, where.language).menu)
+        passes = read_command_word(text) in ("cancel", "help") or conversation.is_entry_code(text)
+        reading = read_typed(
+            number, menu, open_list, passes=passes, sent_at=incoming.sent_at, now=now.timestamp()
+        )
+        match reading.meaning:
+            case "press":
+                reply = await conversation.press(citizen, reading.payload, now, update_id)
+            case "typed":
+                reply = await conversation.type(citizen, text, now, update_id)
+            case "help":
+                reply = await conversation.help(citizen)
+            case "ask_again":
+                # Typed against a list they had not seen: the number answers nothing; ask the
+                # open question again.
+                where = where or await conversation.where(citizen)
+                if where.prompt is None:
+                    reply = await conversation.start(citizen, None, now)
+                else:
+                    reply = Reply((where.prompt,), language=where.language)
+            case "resume":
+                # Paused, or never started: offer to resume (or the agencies).
+                reply = await conversation.start(citizen, None, now)
+            case "not_listed":
+                assert where is not None  # needs_open_list: a number the menu lacks
+                hint = say(where.language, "hint_number", number=number)
+                if where.prompt is None:
+                    return _Shown(self._split(hint))  # the list stays as it is
+                reply = Reply((Screen(hint),), language=where.language, asking=where.prompt)
+        return self._show(reply)
 
     async def _command(self, citizen: Citizen, user_id: str, text: str, now: datetime) -> _Shown:
         word, *args = text.split()
@@ -181,7 +161,7 @@ class TextChat:
                 return await self._official(citizen, user_id, CANONICAL[name], args, now)
             case _:
                 reply = await conversation.help(citizen)
-        return await self._show(citizen, reply, now)
+        return self._show(reply)
 
     async def _official(
         self, citizen: Citizen, user_id: str, command: str, args: list[str], now: datetime
@@ -197,21 +177,19 @@ class TextChat:
         text = f"{reply.text}\n{say(language, 'export_elsewhere', period=period)}"
         return _Shown(self._split(text))
 
-    async def _show(self, citizen: Citizen, reply: Reply, now: datetime) -> _Shown:
+    def _show(self, reply: Reply) -> _Shown:
         """Render the reply as messages; the menu of the last screen with choices becomes the
-        person's. A reply that asks nothing is followed by the question still open (nothing
-        can be edited here, and the list must be in front of them for a number to mean it)."""
-        conversation = self._conversation
+        person's. A reply that asks nothing is followed by the question still open, which the
+        reply carries (nothing can be edited here, and the list must be in front of them for a
+        number to mean it)."""
         shown: list[Screen] = list(reply.screens)
         if reply.replace is not None:
             shown.insert(0, reply.replace)
         if not shown and (reply.edit or reply.notice):
             shown.append(Screen(reply.edit or reply.notice or ""))
-        if not reply.paused and not any(screen.choices for screen in shown):
-            prompt = await conversation.prompt(citizen)
-            if prompt is not None:
-                shown.append(prompt)
-        language: Language = await conversation.language(citizen)
+        if reply.asking is not None and not any(screen.choices for screen in shown):
+            shown.append(reply.asking)
+        language = reply.language or self._conversation.default_language
         numbered = [render_numbered(screen, language) for screen in shown]
         texts = [screen.text for screen in numbered]
         if self._echo and reply.edit and reply.screens:
