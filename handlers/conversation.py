@@ -7,15 +7,15 @@ the returned `Reply`. Nothing here knows a channel's API; nothing here holds sta
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any, Concatenate, NamedTuple, ParamSpec
+from typing import Any, Concatenate, ParamSpec
 from zoneinfo import ZoneInfo
 
-from storage.responses import Completion, ResponseStore, UpdateKey, VisitTaken
+from handlers.admission import Admission, Refusal
+from handlers.replies import Citizen, Reply, Where
+from storage.responses import ResponseStore, UpdateKey
 from survey import actions, screens
 from survey.agencies import Agencies, Agency
 from survey.answers import read_command_word
@@ -35,52 +35,15 @@ from survey.flow import (
     current_step,
 )
 from survey.models import Language
-from survey.screens import AgencyEntry, Screen
+from survey.screens import Screen
 from survey.texts import say
-from survey.visits import is_visit_payload, looks_like_visit_token, read_visit_token
+from survey.visits import is_visit_payload, looks_like_visit_token
 
 _P = ParamSpec("_P")
-_Method = Callable[Concatenate["Conversation", "Citizen", _P], Coroutine[Any, Any, "Reply"]]
+_Method = Callable[Concatenate["Conversation", Citizen, _P], Coroutine[Any, Any, Reply]]
 
 # The agency's current index line for the thank-you message, or None while it is suppressed.
 IndexLine = Callable[[str, date, Language], Awaitable[str | None]]
-
-
-@dataclass(frozen=True)
-class Citizen:
-    """Who is talking: the channel and the pseudonymous respondent key (never a raw id)."""
-
-    channel: str
-    respondent: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What to show: new messages, and what becomes of the message whose button was pressed."""
-
-    screens: tuple[Screen, ...] = ()
-    edit: str | None = None  # rewrite the pressed message to this text, without buttons
-    replace: Screen | None = None  # rewrite the pressed message to this screen
-    notice: str | None = None  # a short answer to the press itself
-    paused: bool = False  # the survey was paused: ask nothing until the citizen comes back
-    # For channels without buttons (nothing can be edited there, so a reply that asks nothing
-    # is followed by the question still open): the language to render in, and that question.
-    language: Language | None = None
-    asking: Screen | None = None
-
-
-class Where(NamedTuple):
-    """Where a citizen is: their language, and the question in front of them (None: nothing
-    is asked)."""
-
-    language: Language
-    prompt: Screen | None
-
-
-def pseudonym(secret: str, channel: str, user_id: int | str) -> str:
-    """HMAC-SHA256 of `<channel>:<user id>`: stable per person, meaningless without the secret."""
-    message = f"{channel}:{user_id}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _rendered(method: _Method[_P]) -> _Method[_P]:
@@ -114,11 +77,12 @@ class Conversation:
         self._store = store
         self._catalogue = catalogue
         self._agencies = agencies
-        self._secret = secret
         self._zone = zone
         self._default_language = default_language
-        self._resubmit_after = resubmit_after
         self._index_line = index_line
+        self._admission = Admission(
+            store, agencies, secret=secret, zone=zone, resubmit_after=resubmit_after
+        )
 
     @staticmethod
     def typed(citizen: Citizen) -> bool:
@@ -319,7 +283,7 @@ class Conversation:
             progress,
             outcome,
             now,
-            completion=self._completion(citizen, now) if outcome.completed else None,
+            completion=self._admission.completion(citizen, now) if outcome.completed else None,
             update=UpdateKey(citizen.channel, update_id) if update_id is not None else None,
         )
         if stored is None:
@@ -346,16 +310,6 @@ class Conversation:
         screen = self._ask(progress, language, citizen)
         return Reply((Screen(f"{hint}\n\n{screen.text}", screen.rows),), notice=hint)
 
-    def _completion(self, citizen: Citizen, now: datetime) -> Completion:
-        return Completion(
-            day=now.astimezone(self._zone).date(),
-            lock=self._lock(citizen),
-            lock_until=now + self._resubmit_after,
-        )
-
-    def _lock(self, citizen: Citizen) -> str:
-        return pseudonym(self._secret, "lock", citizen.respondent)
-
     async def _start_visit(
         self,
         citizen: Citizen,
@@ -365,18 +319,14 @@ class Conversation:
         open_response: Progress | None,
     ) -> Reply:
         """A signed visit link: one response per visit; its owner may come back to finish."""
-        checked = read_visit_token(self._secret, payload, int(now.timestamp() // 60))
-        agency = None if isinstance(checked, str) else self._agencies.get(checked.agency)
-        if isinstance(checked, str) or agency is None:
-            reason = checked if isinstance(checked, str) else "tampered"
-            return Reply((Screen(say(language, f"visit_{reason}", typed=self.typed(citizen))),))
-        spent_by = await self._store.visit_spent_by(checked.nonce)
-        mine = spent_by in (None, citizen.respondent)
-        if open_response and open_response.agency == agency.code and mine:
+        visit = await self._admission.visit(citizen, payload, now)
+        if isinstance(visit, Refusal):
+            return Reply((self._refused(visit, language, citizen),))
+        if open_response and open_response.agency == visit.agency.code:
             return Reply((self._resume_or_ask(open_response, language, citizen),))
-        if spent_by is not None:
-            return Reply((Screen(say(language, "visit_used", typed=self.typed(citizen))),))
-        return Reply((await self._begin(citizen, agency, language, now, checked.nonce),))
+        if visit.used:
+            return Reply((self._refused(Refusal("visit_used"), language, citizen),))
+        return Reply((await self._begin(citizen, visit.agency, language, now, visit.nonce),))
 
     async def _begin(
         self,
@@ -386,22 +336,18 @@ class Conversation:
         now: datetime,
         visit: str | None = None,
     ) -> Screen:
-        if agency.visit_required and visit is None:
-            typed = self.typed(citizen)
-            return Screen(say(language, "visit_required", typed=typed, agency=agency.name))
-        until = await self._store.locked_until(self._lock(citizen), agency.code, now)
-        if until is not None:
-            local = until.astimezone(self._zone)
-            when = local.strftime("%H:%M %d/%m/%Y" if language == "vi" else "%Y-%m-%d %H:%M")
-            hours = int(self._resubmit_after.total_seconds() // 3600)
-            return Screen(say(language, "too_soon", agency=agency.name, hours=hours, when=when))
-        try:
-            progress = await self._store.start_response(
-                citizen.respondent, citizen.channel, agency.code, agency.questionnaire, now, visit
-            )
-        except VisitTaken:  # someone else claimed this visit a moment ago
-            return Screen(say(language, "visit_used", typed=self.typed(citizen)))
-        return self._ask(progress, language, citizen)
+        begun = await self._admission.begin(citizen, agency, now, visit)
+        if isinstance(begun, Refusal):
+            return self._refused(begun, language, citizen)
+        return self._ask(begun, language, citizen)
+
+    def _refused(self, refusal: Refusal, language: Language, citizen: Citizen) -> Screen:
+        typed = self.typed(citizen)
+        if refusal.until is None:
+            return Screen(say(language, refusal.key, typed=typed, agency=refusal.agency))
+        when = refusal.until.strftime("%H:%M %d/%m/%Y" if language == "vi" else "%Y-%m-%d %H:%M")
+        hours = int(self._admission.resubmit_after.total_seconds() // 3600)
+        return Screen(say(language, refusal.key, agency=refusal.agency, hours=hours, when=when))
 
     async def _resume(
         self, citizen: Citizen, response_id: int, choice: str, language: Language, now: datetime
@@ -445,21 +391,8 @@ class Conversation:
 
     # -- agencies ----------------------------------------------------------------------------
 
-    def _agency_list(
-        self, language: Language, header: str, page: int = 0, found: list[Agency] | None = None
-    ) -> Screen:
-        entries = [
-            AgencyEntry(a.code, a.name) for a in (self._agencies if found is None else found)
-        ]
-        return screens.agency_screen(entries, page, language, header)
+    def _agency_list(self, language: Language, header: str, page: int = 0) -> Screen:
+        return screens.agency_screen(list(self._agencies), page, language, header)
 
     def _search(self, text: str, language: Language, citizen: Citizen) -> Screen:
-        query = " ".join(text.split())[:64]
-        found = self._agencies.search(query)
-        if found is None:  # not a search: greet and show the list
-            return self._agency_list(
-                language, say(language, "pick_agency", typed=self.typed(citizen))
-            )
-        if not found:
-            return self._agency_list(language, say(language, "no_match", query=query))
-        return self._agency_list(language, say(language, "matches", query=query), found=found)
+        return screens.agency_search_screen(self._agencies, text, language, self.typed(citizen))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from handlers.conversation import pseudonym
+from handlers.replies import pseudonym
 from handlers.scores import Scores
 from storage.officials import Attempt, OfficialStore
 from survey.access import ALL, Official

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from survey.actions import AgencyPage, Answer, ButtonAction, ChooseAgency, Forget, GoBack, Resume
 from survey.actions import SetLanguage as SetLanguageAction
+from survey.agencies import Agencies, Agency
 from survey.flow import (
     AGREE,
     DECLINE,
@@ -45,12 +46,6 @@ class Screen:
     @property
     def choices(self) -> tuple[Choice, ...]:
         return tuple(choice for row in self.rows for choice in row)
-
-
-@dataclass(frozen=True)
-class AgencyEntry:
-    code: str
-    name: str
 
 
 def step_screen(
@@ -149,7 +144,7 @@ def answered_text(
 
 
 def agency_screen(
-    agencies: Sequence[AgencyEntry], page: int, language: Language, header: str
+    agencies: Sequence[Agency], page: int, language: Language, header: str
 ) -> Screen:
     """A page of agencies to choose from, with paging buttons; the first agency comes first."""
     if not agencies:
@@ -166,6 +161,22 @@ def agency_screen(
     if paging:
         rows.append(tuple(paging))
     return Screen(header, tuple(rows))
+
+
+def agency_search_screen(
+    agencies: Agencies, text: str, language: Language, typed: bool = False
+) -> Screen:
+    """The agencies whose name holds what was typed; the whole list, greeting, when the text
+    is no search ("Xin chào", a number, an emoji)."""
+    query = " ".join(text.split())[:64]
+    found = agencies.search(query)
+    if found is None:
+        return agency_screen(
+            list(agencies), 0, language, say(language, "pick_agency", typed=typed)
+        )
+    if not found:
+        return agency_screen(list(agencies), 0, language, say(language, "no_match", query=query))
+    return agency_screen(found, 0, language, say(language, "matches", query=query))
 
 
 def resume_screen(

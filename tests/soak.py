@@ -39,7 +39,7 @@ from typing import Any, Literal
 from telegram.request import RequestData
 
 from bot.questionnaires import load_catalogue
-from handlers.conversation import pseudonym
+from handlers.replies import pseudonym
 from survey.models import Questionnaire
 from survey.texts import say
 from tests.botapi_emulator import BotApiEmulator, JSONDict, SentMessage, _ApiError

@@ -52,7 +52,7 @@ from bot.config import AgencyEntry, ConfigError, Settings, TelegramSection, load
 from bot.files.importing import import_responses
 from bot.files.sheets import SheetError, read_sheet
 from bot.telegram_app import build_application, on_shutdown, on_startup
-from handlers.conversation import pseudonym
+from handlers.replies import pseudonym
 from survey import actions
 from survey.answers import read_scale_answer
 from survey.catalogue import QuestionnaireError, parse_questionnaire

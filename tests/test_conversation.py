@@ -11,7 +11,8 @@ import pytest
 
 from bot.config import AgencyEntry, Settings, StorageSection
 from bot.services import Services, open_services
-from handlers.conversation import Citizen, Conversation, Reply, pseudonym
+from handlers.conversation import Conversation
+from handlers.replies import Citizen, Reply, pseudonym
 from survey import actions
 from survey.flow import steps
 from survey.models import Language

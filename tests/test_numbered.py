@@ -8,11 +8,11 @@ import pytest
 
 from bot.questionnaires import load_catalogue
 from survey.actions import Answer, GoBack, decode
+from survey.agencies import Agency
 from survey.flow import Progress, steps
 from survey.models import Language
 from survey.numbered import HELP, render_numbered
 from survey.screens import (
-    AgencyEntry,
     Choice,
     Screen,
     agency_screen,
@@ -88,7 +88,7 @@ def test_a_choice_step_never_looks_like_a_scale(options: int) -> None:
 
 @pytest.mark.parametrize("count", [1, 4, 5, 6, 13])
 def test_an_agency_list_never_looks_like_a_scale(count: int) -> None:
-    entries = [AgencyEntry(f"a{n}", f"Agency {n}") for n in range(count)]
+    entries = [Agency(f"a{n}", f"Agency {n}", "sipas-2023") for n in range(count)]
     numbered = render_numbered(agency_screen(entries, 0, "vi", "Chọn:"), "vi")
     shown = set(listed(numbered.text))
     assert shown not in ({1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5})

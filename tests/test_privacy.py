@@ -39,7 +39,7 @@ from bot.config import (
     load_settings,
 )
 from bot.telegram_app import build_application, on_shutdown, on_startup
-from handlers.conversation import pseudonym
+from handlers.replies import pseudonym
 from storage.exports import RESPONDENT_KEY_LENGTH
 from tests.e2e_support import ROOT, BotProcess
 from tests.soak import (

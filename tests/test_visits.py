@@ -22,8 +22,8 @@ from bot.config import (
 )
 from bot.services import open_services
 from bot.telegram_app import build_application, on_shutdown, on_startup
-from handlers.conversation import Citizen, pseudonym
 from handlers.officials import visit_token
+from handlers.replies import Citizen, pseudonym
 from survey.texts import say
 from survey.visits import Visit, issue_visit_token, read_visit_token
 from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update

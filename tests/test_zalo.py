@@ -12,7 +12,7 @@ import pytest
 
 from bot.digest.delivery import deliver_due_digests
 from bot.zalo.digest import publish_chart, zalo_digest
-from handlers.conversation import Citizen, pseudonym
+from handlers.replies import Citizen, pseudonym
 from survey.period import Period
 from tests.webhook_probes import MB, Answer, announce, deeply_nested, post_all
 from tests.zalo_emulator import ZaloEmulator

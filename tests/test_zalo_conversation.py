@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.config import load_settings
 from bot.services import Services, open_services
 from bot.zalo.channel import build_channel
-from handlers.conversation import pseudonym
+from handlers.replies import pseudonym
 from handlers.text.chat import Incoming
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import (

@@ -16,7 +16,7 @@ from bot.config import Settings, load_settings
 from bot.questionnaires import load_catalogue
 from bot.services import Services, open_services
 from bot.zalo.channel import ZaloChannel, build_channel
-from handlers.conversation import pseudonym
+from handlers.replies import pseudonym
 from handlers.text.chat import TextChat
 from tests.zalo_emulator import ZaloEmulator
 

@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.conversation import Citizen, Reply, pseudonym
+from handlers.replies import Citizen, Reply, pseudonym
 from handlers.telegram.context import BotContext
 from survey import actions
 from survey.screens import Screen

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.conversation import Citizen, Conversation, Reply, pseudonym
+from handlers.conversation import Conversation
 from handlers.officials import CANONICAL, OfficialDesk, Request, discard_export
+from handlers.replies import Citizen, Reply, pseudonym
 from storage.menus import MenuStore
 from storage.responses import ResponseStore, UpdateKey
 from survey.answers import read_command_word, read_number
