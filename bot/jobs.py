@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -29,13 +28,12 @@ from bot.digest.delivery import (
 from bot.housekeeping import EVERY, tidy
 from bot.services import Services
 from handlers.delivery import DigestChannel
-from handlers.retry import Sleep
+from handlers.retry import Clock, Sleep
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_JOB = "housekeeping"
 HOUSEKEEPING_DELAY = timedelta(minutes=1)
-Clock = Callable[[], datetime]
 
 
 class Jobs:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -19,6 +18,7 @@ from bot.services import Services, configured_officials, open_services
 from bot.telegram_webhook import WebhookUpdater
 from bot.zalo.channel import ZaloChannel, build_channel
 from bot.zalo.digest import zalo_digest
+from handlers.retry import Clock
 from handlers.telegram.citizens import CHANNEL as TELEGRAM
 from handlers.telegram.citizens import add_citizen_handlers
 from handlers.telegram.context import BotContext, ChatServices, attach
@@ -37,7 +37,6 @@ TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
 SERVICES = "app_services"
 JOBS, RUN_JOBS = "jobs", "run_jobs"
 MAX_CONCURRENT_UPDATES = 256
-Clock = Callable[[], datetime]
 
 
 def build_application(

@@ -10,7 +10,7 @@ from typing import Literal
 from handlers.retry import Sleep, Wait, call_with_retry
 from survey.digest import RenderedDigest
 
-Outcome = Literal["sent", "blocked", "failed", "rejected"]
+SendOutcome = Literal["sent", "blocked", "failed", "rejected"]
 Send = Callable[[], Awaitable[object]]
 PartsDelivered = Callable[[int], Awaitable[None]]
 """Called after each delivered message with how many of the digest's messages the official has."""
@@ -22,7 +22,7 @@ class DigestChannel:
 
     messages: Callable[[str, RenderedDigest], list[Send]]
     wait_after: Callable[[Exception], Wait]
-    outcome_of: Callable[[Exception], Outcome | None]  # None: not a refusal; it propagates
+    outcome_of: Callable[[Exception], SendOutcome | None]  # None: not a refusal; it propagates
 
 
 async def send_parts(
@@ -33,7 +33,7 @@ async def send_parts(
     *,
     first: int = 0,
     progress: PartsDelivered | None = None,
-) -> Outcome:
+) -> SendOutcome:
     """Send the digest's messages from `first` on, each retried on its own."""
     try:
         for index, send in enumerate(channel.messages(user_id, rendered)):

@@ -153,7 +153,7 @@ class OfficialDesk:
             return DeskReply(
                 "\n".join(
                     [
-                        say(language, "out_of_scope", word=word),
+                        say(language, "bad_period", word=word),
                         say(language, "period_help"),
                         example,
                     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Literal
 
 log = logging.getLogger(__name__)
@@ -15,6 +16,8 @@ MAX_RETRY_AFTER = 300.0
 """A 429 asking to wait longer than this ends the attempt; a later round takes over."""
 
 Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], datetime]
+"""The time now (timezone-aware); injected everywhere so tests never wait for a real clock."""
 # How long to wait after an error: seconds (a 429's retry_after), "backoff", or None to give up.
 Wait = float | Literal["backoff"] | None
 

@@ -86,7 +86,7 @@ class Scores:
         else:
             found = self.agency(agency, scope)
             questionnaire, codes, name = found.questionnaire, (found.code,), found.name
-        current, before = await self._tallies.weekly(
+        current, before = await self._tallies.per_period(
             questionnaire, (period, period.previous()), codes
         )
         result = self._index(current, questionnaire)
@@ -109,7 +109,7 @@ class Scores:
         """The index of `card`'s agency (or pooled scope) in each of `weeks`, in one pass."""
         questionnaire = card.questionnaire.id
         codes = self._visible(scope) if card.agency is None else (card.agency,)
-        found = await self._tallies.weekly(questionnaire, weeks, codes)
+        found = await self._tallies.per_period(questionnaire, weeks, codes)
         return [self._index(tallies, questionnaire) for tallies in found]
 
     async def ranking(

@@ -119,21 +119,21 @@ class TallyStore:
         value = await self._db.fetch_value(f"SELECT SUM(comments) FROM ({rows})", params)
         return int(value or 0)
 
-    async def weekly(
-        self, questionnaire: str, weeks: Sequence[Period], agencies: Sequence[str] | None = None
+    async def per_period(
+        self, questionnaire: str, periods: Sequence[Period], agencies: Sequence[str] | None = None
     ) -> list[Tallies]:
-        """One `Tallies` per period in ``weeks`` (any disjoint periods), in the same order.
+        """One `Tallies` per period in ``periods`` (any disjoint periods), in the same order.
 
         One pass over all the periods: each row is put in its period by a CASE expression, so
         eight weeks cost three queries, not twenty-four.
         """
-        if not weeks:
+        if not periods:
             return []
-        for earlier, later in pairwise(sorted(weeks)):
+        for earlier, later in pairwise(sorted(periods)):
             if later.start <= earlier.end:
                 raise ValueError(f"periods {earlier} and {later} overlap")
-        groups = await self._sums(self._query(questionnaire, weeks, agencies, None))
-        return [groups[i].tallies() if i in groups else EMPTY for i in range(len(weeks))]
+        groups = await self._sums(self._query(questionnaire, periods, agencies, None))
+        return [groups[i].tallies() if i in groups else EMPTY for i in range(len(periods))]
 
     async def per_agency(
         self, questionnaire: str, period: Period, agencies: Sequence[str] | None = None

@@ -147,8 +147,9 @@ def _element_weights(
     if missing:
         raise ValueError(f"no weight for element(s) {', '.join(missing)}")
     for element, weight in weights.items():
-        if not (math.isfinite(weight) and weight >= 0):
-            raise ValueError(f"weight of {element!r} must be a finite number >= 0, got {weight}")
+        # The config's rule too: a zero weight would silently drop an element from the SIPAS.
+        if not (math.isfinite(weight) and weight > 0):
+            raise ValueError(f"weight of {element!r} must be a finite number > 0, got {weight}")
     return {element: float(weights[element]) for element in elements}
 
 

@@ -1,4 +1,4 @@
-"""Every user-facing sentence of the citizen side, in one catalogue per language."""
+"""Every user-facing sentence (citizens and officials), in one catalogue per language."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ _VI: dict[str, str] = {
     ),
     "admin_only": "Chỉ quản trị viên mới tạo được mã mời.",
     "not_in_scope": "Cơ quan «{code}» không thuộc phạm vi được giao cho Ông/Bà.",
-    "out_of_scope": (
+    "bad_period": (
         "«{word}» không phải mã cơ quan trong phạm vi của Ông/Bà, cũng không phải kỳ hợp lệ."
     ),
     "period_help": (
@@ -300,7 +300,7 @@ _EN: dict[str, str] = {
     ),
     "admin_only": "Only an administrator can create invite codes.",
     "not_in_scope": "The agency “{code}” is not in your scope.",
-    "out_of_scope": "“{word}” is neither an agency code in your scope nor a valid period.",
+    "bad_period": "“{word}” is neither an agency code in your scope nor a valid period.",
     "period_help": (
         "Valid periods: week, month, quarter, year, 2026-10, 2026-Q3, 2026, "
         "2026-10-01..2026-10-31."

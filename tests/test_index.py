@@ -173,8 +173,9 @@ def test_weights_are_renormalised_over_elements_with_a_value() -> None:
     ("weights", "message"),
     [
         ({"access": 1}, "no weight for element"),
-        ({"access": 1, "procedures": -1}, "finite number >= 0"),
-        ({"access": 1, "procedures": math.nan}, "finite number >= 0"),
+        ({"access": 1, "procedures": -1}, "finite number > 0"),
+        ({"access": 1, "procedures": 0}, "finite number > 0"),
+        ({"access": 1, "procedures": math.nan}, "finite number > 0"),
     ],
 )
 def test_bad_weights_are_refused(weights: dict[str, float], message: str) -> None:

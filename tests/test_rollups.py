@@ -182,7 +182,7 @@ async def _assert_every_query_matches(tallies: TallyStore, data: Data) -> None:
             agency: found for agency, found in expected.items() if agency == "xa_b"
         }, name
         pair = [period, period.previous()]
-        got_weekly = await tallies.weekly(COUNTER.id, pair)
+        got_weekly = await tallies.per_period(COUNTER.id, pair)
         assert got_weekly == [data.tally(COUNTER.id, p) for p in pair], name
 
 
@@ -222,14 +222,16 @@ async def test_weekly_puts_each_row_in_its_period_across_months(
         ],
     }
     for name, weeks in cases.items():
-        got = await tallies.weekly(COUNTER.id, weeks)
+        got = await tallies.per_period(COUNTER.id, weeks)
         assert got == [data.tally(COUNTER.id, week) for week in weeks], name
         assert got == [await tallies.tallies(COUNTER.id, week) for week in weeks], name
-        assert await tallies.weekly(COUNTER.id, weeks[::-1]) == got[::-1], name
-        assert await tallies.weekly(COUNTER.id, weeks, ["xa_b"]) == [
+        assert await tallies.per_period(COUNTER.id, weeks[::-1]) == got[::-1], name
+        assert await tallies.per_period(COUNTER.id, weeks, ["xa_b"]) == [
             data.tally(COUNTER.id, week, ["xa_b"]) for week in weeks
         ], name
-    assert sum(t.responses for t in await tallies.weekly(COUNTER.id, cases["months and quarters"]))
+    assert sum(
+        t.responses for t in await tallies.per_period(COUNTER.id, cases["months and quarters"])
+    )
 
 
 async def test_forgetting_keeps_monthly_and_daily_consistent(
@@ -411,9 +413,11 @@ async def test_queries_search_the_primary_keys_of_monthly_and_daily_tables(
                 await traced.per_agency(COUNTER.id, period, scope)
                 await traced.comments(COUNTER.id, period, scope)
                 calls += 3 + 3 + 1
-        await traced.weekly(COUNTER.id, [quarter, quarter.previous()])
-        await traced.weekly(COUNTER.id, weeks_back(Period(sunday - timedelta(6), sunday), 8))
-        await traced.weekly(COUNTER.id, [both_edges, Period(date(2025, 1, 1), date(2025, 6, 9))])
+        await traced.per_period(COUNTER.id, [quarter, quarter.previous()])
+        await traced.per_period(COUNTER.id, weeks_back(Period(sunday - timedelta(6), sunday), 8))
+        await traced.per_period(
+            COUNTER.id, [both_edges, Period(date(2025, 1, 1), date(2025, 6, 9))]
+        )
         calls += 3 + 3 + 3
     finally:
         await connection.close()

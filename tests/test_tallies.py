@@ -203,19 +203,21 @@ async def test_weekly_matches_the_tallies_of_each_week(
         for i in range(4)
     ]
     weeks.append(Period(date(2027, 1, 4), date(2027, 1, 10)))  # after a gap, and empty
-    got = await tallies.weekly(COUNTER.id, weeks)
+    got = await tallies.per_period(COUNTER.id, weeks)
     assert got == [await tallies.tallies(COUNTER.id, week) for week in weeks]
     assert got == [tally(written.answers(week)) for week in weeks]
     assert got[-1] == EMPTY
     assert sum(week.responses for week in got) > 10
     # Any order: each result belongs to the period in the same position.
-    assert await tallies.weekly(COUNTER.id, weeks[::-1]) == got[::-1]
-    assert await tallies.weekly(COUNTER.id, []) == []
+    assert await tallies.per_period(COUNTER.id, weeks[::-1]) == got[::-1]
+    assert await tallies.per_period(COUNTER.id, []) == []
 
 
-async def test_weekly_refuses_overlapping_periods(tallies: TallyStore) -> None:
+async def test_per_period_refuses_overlapping_periods(tallies: TallyStore) -> None:
     with pytest.raises(ValueError, match="overlap"):
-        await tallies.weekly(COUNTER.id, [OCTOBER, Period(date(2026, 10, 31), date(2026, 11, 6))])
+        await tallies.per_period(
+            COUNTER.id, [OCTOBER, Period(date(2026, 10, 31), date(2026, 11, 6))]
+        )
 
 
 async def test_per_agency_splits_the_tallies_by_agency(
@@ -268,7 +270,7 @@ async def test_queries_search_the_primary_keys_even_for_all_agencies(tmp_path: P
     try:
         await traced.tallies(COUNTER.id, OCTOBER)
         await traced.tallies(COUNTER.id, OCTOBER, ["xa_a", "xa_b"])
-        await traced.weekly(COUNTER.id, [OCTOBER.previous(), OCTOBER])
+        await traced.per_period(COUNTER.id, [OCTOBER.previous(), OCTOBER])
         await traced.per_agency(COUNTER.id, OCTOBER)
         await traced.comments(COUNTER.id, OCTOBER)
     finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,8 +22,8 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.digest.compose import Recipient, build_digest, recipients, render
 from bot.services import Services
-from handlers.delivery import DigestChannel, Outcome, send_parts
-from handlers.retry import Sleep
+from handlers.delivery import DigestChannel, SendOutcome, send_parts
+from handlers.retry import Clock, Sleep
 from survey.period import Period, last_full_week
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,6 @@ EARLY_TOLERANCE = timedelta(minutes=1)
 _LOOKBACKS = tuple(timedelta(days=d) for d in (1 / 24, 1, 8, 32, 367))
 
 CRON_JOB, CATCH_UP_JOB, RETRY_JOB = "digest", "digest-catch-up", "digest-retry"
-
-Clock = Callable[[], datetime]
 
 
 def digest_trigger(settings: Settings) -> CronTrigger:
@@ -138,7 +136,7 @@ async def _deliver(
     recipient: Recipient,
     period: Period,
     sleep: Sleep,
-) -> Outcome | None:
+) -> SendOutcome | None:
     """Build, render and send one recipient's digest, continuing after the messages an
     earlier run delivered; None when their scope is empty."""
     digest = await build_digest(services, recipient.official, period)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from bot.zalo.api import ZaloApiError, ZaloBotApi
 from bot.zalo.digest import zalo_digest
 from bot.zalo.webhook import serve
 from handlers.errors import describe_error
-from handlers.retry import Sleep
+from handlers.retry import Clock, Sleep
 from handlers.text.chat import TextChat
 from handlers.text.zalo import CHANNEL, ZaloMessage, on_message, parse_update
 
@@ -44,7 +43,6 @@ MAX_AGE = timedelta(hours=24)
 STOP_GRACE = 30.0
 READ_MARGIN = 15.0
 """How much longer than the long poll the client waits for its answer (its HTTP timeout)."""
-Clock = Callable[[], datetime]
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.config import ZaloSection
 from bot.zalo.api import ZaloApiError, ZaloBotApi, wait_after
-from handlers.delivery import DigestChannel, Outcome, Send
+from handlers.delivery import DigestChannel, Send, SendOutcome
 from survey.channels import ZALO, split_text
 from survey.digest import RenderedDigest
 
@@ -33,7 +33,7 @@ def zalo_digest(api: ZaloBotApi, section: ZaloSection) -> DigestChannel:
     return DigestChannel(messages, wait_after, _zalo_outcome)
 
 
-def _zalo_outcome(error: Exception) -> Outcome | None:
+def _zalo_outcome(error: Exception) -> SendOutcome | None:
     if not isinstance(error, ZaloApiError):
         return None
     if error.transient:

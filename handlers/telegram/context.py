@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from handlers.conversation import Conversation
 from handlers.officials import OfficialDesk
-from handlers.retry import Sleep
+from handlers.retry import Clock, Sleep
 from survey.access import Official
 from survey.digest import RenderedDigest
 from survey.models import Language
@@ -31,7 +31,7 @@ class ChatServices:
     conversation: Conversation
     desk: OfficialDesk
     secret: str
-    clock: Callable[[], datetime]
+    clock: Clock
     digest_now: DigestNow
     sleep: Sleep = asyncio.sleep
 

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
 from telegram.warnings import PTBDeprecationWarning
 
-from handlers.delivery import DigestChannel, Outcome, Send, send_parts
+from handlers.delivery import DigestChannel, Send, SendOutcome, send_parts
 from handlers.retry import Sleep, Wait
 from handlers.retry import call_with_retry as retry
 from handlers.telegram.citizens import CHANNEL, PRIVATE, citizen_of
@@ -79,7 +79,7 @@ def telegram_digest(bot: Bot) -> DigestChannel:
     return DigestChannel(messages, wait_after, _telegram_outcome)
 
 
-def _telegram_outcome(error: Exception) -> Outcome | None:
+def _telegram_outcome(error: Exception) -> SendOutcome | None:
     if isinstance(error, Forbidden):
         return "blocked"
     if isinstance(error, BadRequest):
@@ -93,7 +93,7 @@ def _telegram_outcome(error: Exception) -> Outcome | None:
 
 async def send_rendered(
     bot: Bot, chat_id: int, rendered: RenderedDigest, sleep: Sleep = asyncio.sleep
-) -> Outcome:
+) -> SendOutcome:
     """The whole digest to one Telegram chat (the on-demand /digest; nothing recorded)."""
     return await send_parts(telegram_digest(bot), str(chat_id), rendered, sleep)
 
