@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -34,9 +35,34 @@ from survey.models import Language
 
 log = logging.getLogger(__name__)
 TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
-SERVICES = "app_services"
-JOBS, RUN_JOBS = "jobs", "run_jobs"
+RUN = "run"
 MAX_CONCURRENT_UPDATES = 256
+
+
+@dataclass
+class Run:
+    """One run of the Telegram bot, as the wiring sees it (handlers see only `ChatServices`):
+    its settings and clock from the start; its services, jobs and Zalo channel once started."""
+
+    settings: Settings
+    clock: Clock
+    run_jobs: bool
+    services: Services | None = None
+    jobs: Jobs | None = None
+    zalo: ZaloChannel | None = None
+
+
+def run_of(application: TelegramApp) -> Run:
+    run = application.bot_data[RUN]
+    assert isinstance(run, Run)
+    return run
+
+
+def services_of(application: TelegramApp) -> Services:
+    """The started run's services."""
+    services = run_of(application).services
+    assert services is not None, "on_startup has not run"
+    return services
 
 
 def build_application(
@@ -75,9 +101,7 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     application: TelegramApp = builder.build()
-    application.bot_data["settings"] = settings
-    application.bot_data["clock"] = clock or _utc_now
-    application.bot_data[RUN_JOBS] = run_jobs
+    application.bot_data[RUN] = Run(settings, clock or _utc_now, run_jobs)
     add_official_handlers(application)  # before the citizen side's unknown-command reply
     add_digest_handlers(application)  # group -1: its place in this list does not matter
     add_citizen_handlers(application)
@@ -87,20 +111,17 @@ def build_application(
 
 async def on_startup(application: TelegramApp) -> None:
     """post_init: open storage, attach services, publish the command menus."""
-    settings: Settings = application.bot_data["settings"]
-    services = await open_services(settings)
-    application.bot_data[SERVICES] = services
-    attach(application, chat_services(services, application.bot_data["clock"]))
-    clock = application.bot_data["clock"]
-    jobs = Jobs(services, clock)
+    run = run_of(application)
+    settings, clock = run.settings, run.clock
+    run.services = services = await open_services(settings)
+    attach(application, chat_services(services, clock))
+    run.jobs = jobs = Jobs(services, clock)
     jobs.add_channel(TELEGRAM, telegram_digest(application.bot))
-    application.bot_data[JOBS] = jobs
     if settings.zalo.token is not None:  # both channels in one process
-        zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
+        run.zalo = zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
         await zalo.start()
-        application.bot_data[ZALO] = zalo
         jobs.add_channel(ZALO, zalo_digest(zalo.api, settings.zalo))
-    jobs.start(paused=not application.bot_data[RUN_JOBS])
+    jobs.start(paused=not run.run_jobs)
     await publish_citizen_menus(application.bot, settings.bot.default_language)
     for official in configured_officials(settings):
         if official.channel == TELEGRAM:
@@ -109,13 +130,13 @@ async def on_startup(application: TelegramApp) -> None:
 
 async def on_shutdown(application: TelegramApp) -> None:
     """post_shutdown: stop the jobs and Zalo, close storage."""
-    jobs: Jobs | None = application.bot_data.pop(JOBS, None)
+    run = run_of(application)
+    jobs, zalo, services = run.jobs, run.zalo, run.services
+    run.jobs = run.zalo = run.services = None
     if jobs is not None:
         jobs.stop()
-    zalo: ZaloChannel | None = application.bot_data.pop(ZALO, None)
     if zalo is not None:
         await zalo.stop()
-    services: Services | None = application.bot_data.pop(SERVICES, None)
     if services is not None:
         await services.close()
 

@@ -31,7 +31,7 @@ import bot.digest.compose
 from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
 from bot.digest.delivery import deliver_due_digests
 from bot.services import Services
-from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import build_application, on_shutdown, on_startup, services_of
 from handlers.retry import MAX_TRIES
 from handlers.telegram.digest import telegram_digest
 from storage.imports import store_paper_responses
@@ -300,7 +300,7 @@ async def digest_bot(folder: Path, agencies: list[AgencyEntry]) -> AsyncIterator
 
 async def seeded(app: Any, settings: Settings, agencies: list[AgencyEntry]) -> Services:
     """Eleven paper responses per agency in the due week, and the admin subscribed."""
-    services: Services = app.bot_data[SERVICES]
+    services: Services = services_of(app)
     sipas = CATALOGUE["sipas-2023"]
     forms = [
         PaperResponse(

@@ -41,7 +41,7 @@ from bot.digest.delivery import (
 from bot.jobs import Jobs
 from bot.questionnaires import load_catalogue
 from bot.services import Services
-from bot.telegram_app import JOBS, SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import build_application, on_shutdown, on_startup, run_of, services_of
 from handlers.retry import MAX_TRIES
 from handlers.telegram.digest import add_digest_handlers, call_with_retry, telegram_digest
 from storage.imports import store_paper_responses
@@ -188,8 +188,9 @@ async def running(settings: Settings, clock: Clock) -> AsyncIterator[Harness]:
     add_digest_handlers(app)
     async with app:
         await on_startup(app)
-        services: Services = app.bot_data[SERVICES]
-        jobs: Jobs = app.bot_data[JOBS]  # what on_startup made
+        services: Services = services_of(app)
+        jobs = run_of(app).jobs  # what on_startup made
+        assert jobs is not None
         sleeps = Sleeps()
         jobs.digest.sleep = sleeps
         yield Harness(app, request, services, clock, sleeps, jobs)

@@ -35,7 +35,7 @@ from bot.config import (
     TelegramSection,
 )
 from bot.questionnaires import load_catalogue
-from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import build_application, on_shutdown, on_startup, services_of
 from storage.imports import store_paper_responses
 from survey.access import within_scope
 from survey.flow import steps
@@ -204,7 +204,7 @@ async def chat(
     application = build_application(settings, request=request, rate_limiter=False, clock=clock)
     async with application:
         await on_startup(application)
-        services = application.bot_data[SERVICES]
+        services = services_of(application)
         await store_paper_responses(services.database, SEED, settings.bot.zone, clock.now)
         yield Chat(application, request, settings, clock, temp)
         await on_shutdown(application)

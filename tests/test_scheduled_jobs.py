@@ -34,8 +34,7 @@ from bot.digest.delivery import RETRY_LATER, RETRY_ROUNDS
 from bot.housekeeping import EVERY
 from bot.jobs import Jobs
 from bot.services import Services, open_services
-from bot.telegram_app import JOBS as JOBS_KEY
-from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import build_application, on_shutdown, on_startup, run_of, services_of
 from bot.zalo.api import ZaloBotApi
 from bot.zalo.digest import zalo_digest
 from handlers.retry import MAX_TRIES
@@ -202,8 +201,9 @@ async def run(
     async with app:
         await on_startup(app)
         try:
-            services = app.bot_data[SERVICES]
-            made: Jobs = app.bot_data[JOBS_KEY]  # what on_startup made
+            services = services_of(app)
+            made = run_of(app).jobs  # what on_startup made
+            assert made is not None
             made.digest.sleep = no_wait
             zalo_run = zalo if mode == "both" else None
             yield Run(mode, services, made.scheduler, clock, telegram, zalo_run)

@@ -41,7 +41,7 @@ import pytest
 
 from bot.config import AgencyEntry, Settings, TelegramSection
 from bot.services import Services
-from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import build_application, on_shutdown, on_startup, services_of
 from storage.imports import store_paper_responses
 from survey.flow import steps
 from survey.paper import PaperResponse
@@ -70,7 +70,7 @@ async def running(folder: Path) -> AsyncIterator[tuple[Any, TelegramRules, Servi
     async with app:
         await on_startup(app)
         try:
-            yield app, request, app.bot_data[SERVICES]
+            yield app, request, services_of(app)
         finally:
             await on_shutdown(app)
 
