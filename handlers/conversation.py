@@ -7,13 +7,14 @@ the returned `Reply`. Nothing here knows a channel's API; nothing here holds sta
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec
 from zoneinfo import ZoneInfo
 
 from handlers.admission import Admission, Refusal
+from handlers.prompts import IndexLine, Prompts
 from handlers.replies import Citizen, Reply, Where
 from storage.responses import ResponseStore, UpdateKey
 from survey import actions, screens
@@ -41,9 +42,6 @@ from survey.visits import is_visit_payload, looks_like_visit_token
 
 _P = ParamSpec("_P")
 _Method = Callable[Concatenate["Conversation", Citizen, _P], Coroutine[Any, Any, Reply]]
-
-# The agency's current index line for the thank-you message, or None while it is suppressed.
-IndexLine = Callable[[str, date, Language], Awaitable[str | None]]
 
 
 def _rendered(method: _Method[_P]) -> _Method[_P]:
@@ -77,11 +75,12 @@ class Conversation:
         self._store = store
         self._catalogue = catalogue
         self._agencies = agencies
-        self._zone = zone
         self._default_language = default_language
-        self._index_line = index_line
         self._admission = Admission(
             store, agencies, secret=secret, zone=zone, resubmit_after=resubmit_after
+        )
+        self._prompts = Prompts(
+            catalogue, agencies, zone=zone, resubmit_after=resubmit_after, index_line=index_line
         )
 
     @staticmethod
@@ -106,12 +105,14 @@ class Conversation:
         agency = self._agencies.find(payload) if payload else None
         if payload and agency is None:
             header = say(language, "unknown_agency", code=payload[:64])
-            return Reply((self._agency_list(language, header),))
+            return Reply((self._prompts.agency_list(language, header),))
         if open_response and (agency is None or agency.code == open_response.agency):
-            return Reply((self._resume_or_ask(open_response, language, citizen),))
+            return Reply(
+                (self._prompts.resume_or_ask(open_response, language, self.typed(citizen)),)
+            )
         if agency is None:
             header = say(language, "pick_agency", typed=self.typed(citizen))
-            return Reply((self._agency_list(language, header),))
+            return Reply((self._prompts.agency_list(language, header),))
         return Reply((await self._begin(citizen, agency, language, now),))
 
     @_rendered
@@ -140,7 +141,7 @@ class Conversation:
                 )
             case actions.AgencyPage(page):
                 header = say(language, "pick_agency", typed=self.typed(citizen))
-                return Reply(replace=self._agency_list(language, header, page))
+                return Reply(replace=self._prompts.agency_list(language, header, page))
             case actions.Forget(confirmed=True):
                 count = await self._store.forget(citizen.respondent)
                 return Reply(edit=say(language, "forgotten", count=count))
@@ -183,7 +184,7 @@ class Conversation:
                 language,
                 progress,
             )
-        return Reply((self._search(text, language, citizen),))
+        return Reply((self._prompts.search(text, language, self.typed(citizen)),))
 
     def is_entry_code(self, text: str) -> bool:
         """An agency's code or a visit code: what starts a survey when typed."""
@@ -195,7 +196,10 @@ class Conversation:
         language = await self.language(citizen)
         progress = await self._store.open_response(citizen.respondent)
         return Where(
-            language, None if progress is None else self._ask(progress, language, citizen)
+            language,
+            None
+            if progress is None
+            else self._prompts.ask(progress, language, self.typed(citizen)),
         )
 
     async def _for_text(self, citizen: Citizen, reply: Reply) -> Reply:
@@ -275,7 +279,7 @@ class Conversation:
         if isinstance(outcome, Stale) or step is None:
             return Reply(notice=say(language, "stale"))
         if isinstance(outcome, Invalid):
-            return self._hint(progress, outcome, language, citizen)
+            return self._prompts.hint(progress, outcome, language, self.typed(citizen))
         if isinstance(outcome, Declined):
             await self._store.discard(progress.response_id)
             return Reply((Screen(say(language, "declined")),), edit=say(language, "decline"))
@@ -290,25 +294,10 @@ class Conversation:
             return Reply(notice=say(language, "stale"))
         edit = screens.answered_text(questionnaire, step, outcome.record, language)
         if outcome.completed:
-            return Reply((await self._thanks(stored, language, now),), edit=edit)
+            return Reply((await self._prompts.thanks(stored, language, now),), edit=edit)
         if step.kind == "consent":
             edit = say(language, "agree")
-        return Reply((self._ask(stored, language, citizen),), edit=edit)
-
-    def _hint(
-        self, progress: Progress, invalid: Invalid, language: Language, citizen: Citizen
-    ) -> Reply:
-        step = invalid.step
-        typed = self.typed(citizen)
-        if invalid.reason == "choice":
-            hint = say(language, "hint_choice", typed=typed)
-        elif step.kind == "text" and step.optional is not None:
-            key = "hint_text_empty" if invalid.reason == "empty" else "hint_text"
-            hint = say(language, key, typed=typed, limit=step.optional.max_length)
-        else:
-            hint = say(language, f"hint_{step.kind}", typed=typed)
-        screen = self._ask(progress, language, citizen)
-        return Reply((Screen(f"{hint}\n\n{screen.text}", screen.rows),), notice=hint)
+        return Reply((self._prompts.ask(stored, language, self.typed(citizen)),), edit=edit)
 
     async def _start_visit(
         self,
@@ -320,12 +309,13 @@ class Conversation:
     ) -> Reply:
         """A signed visit link: one response per visit; its owner may come back to finish."""
         visit = await self._admission.visit(citizen, payload, now)
+        typed = self.typed(citizen)
         if isinstance(visit, Refusal):
-            return Reply((self._refused(visit, language, citizen),))
+            return Reply((self._prompts.refused(visit, language, typed),))
         if open_response and open_response.agency == visit.agency.code:
-            return Reply((self._resume_or_ask(open_response, language, citizen),))
+            return Reply((self._prompts.resume_or_ask(open_response, language, typed),))
         if visit.used:
-            return Reply((self._refused(Refusal("visit_used"), language, citizen),))
+            return Reply((self._prompts.refused(Refusal("visit_used"), language, typed),))
         return Reply((await self._begin(citizen, visit.agency, language, now, visit.nonce),))
 
     async def _begin(
@@ -338,16 +328,8 @@ class Conversation:
     ) -> Screen:
         begun = await self._admission.begin(citizen, agency, now, visit)
         if isinstance(begun, Refusal):
-            return self._refused(begun, language, citizen)
-        return self._ask(begun, language, citizen)
-
-    def _refused(self, refusal: Refusal, language: Language, citizen: Citizen) -> Screen:
-        typed = self.typed(citizen)
-        if refusal.until is None:
-            return Screen(say(language, refusal.key, typed=typed, agency=refusal.agency))
-        when = refusal.until.strftime("%H:%M %d/%m/%Y" if language == "vi" else "%Y-%m-%d %H:%M")
-        hours = int(self._admission.resubmit_after.total_seconds() // 3600)
-        return Screen(say(language, refusal.key, agency=refusal.agency, hours=hours, when=when))
+            return self._prompts.refused(begun, language, self.typed(citizen))
+        return self._prompts.ask(begun, language, self.typed(citizen))
 
     async def _resume(
         self, citizen: Citizen, response_id: int, choice: str, language: Language, now: datetime
@@ -356,43 +338,10 @@ class Conversation:
         if progress is None or progress.status != "in_progress":
             return Reply(notice=say(language, "stale"))
         if choice == "continue":
-            screen = self._ask(progress, language, citizen)
+            screen = self._prompts.ask(progress, language, self.typed(citizen))
             return Reply((screen,), edit=say(language, "continue"))
         agency = self._agencies.get(progress.agency)
         if agency is None:
             return Reply(notice=say(language, "refused", typed=self.typed(citizen)))
         screen = await self._begin(citizen, agency, language, now)
         return Reply((screen,), edit=say(language, "restart"))
-
-    def _ask(self, progress: Progress, language: Language, citizen: Citizen) -> Screen:
-        questionnaire = self._catalogue[progress.questionnaire]
-        if progress.position == 0:
-            name = self._agencies.name(progress.agency)
-            return screens.consent_screen(questionnaire, progress.response_id, name, language)
-        return screens.step_screen(questionnaire, progress, language, self.typed(citizen))
-
-    def _resume_or_ask(self, progress: Progress, language: Language, citizen: Citizen) -> Screen:
-        if progress.position == 0:
-            return self._ask(progress, language, citizen)
-        questionnaire = self._catalogue[progress.questionnaire]
-        name = self._agencies.name(progress.agency)
-        return screens.resume_screen(questionnaire, progress, name, language)
-
-    async def _thanks(self, progress: Progress, language: Language, now: datetime) -> Screen:
-        name = self._agencies.name(progress.agency)
-        text = say(language, "thanks", agency=name)
-        if self._index_line is not None:
-            line = await self._index_line(
-                progress.agency, now.astimezone(self._zone).date(), language
-            )
-            if line:
-                text = f"{text}\n\n{line}"
-        return Screen(text)
-
-    # -- agencies ----------------------------------------------------------------------------
-
-    def _agency_list(self, language: Language, header: str, page: int = 0) -> Screen:
-        return screens.agency_screen(list(self._agencies), page, language, header)
-
-    def _search(self, text: str, language: Language, citizen: Citizen) -> Screen:
-        return screens.agency_search_screen(self._agencies, text, language, self.typed(citizen))

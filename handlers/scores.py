@@ -133,7 +133,7 @@ class Scores:
     async def index_line(self, agency: str, today: date, language: Language) -> str | None:
         """The agency's index over the last 90 days for the thank-you message, if not suppressed.
 
-        Matches `handlers.conversation.IndexLine`.
+        Matches `handlers.prompts.IndexLine`.
         """
         found = self._agencies.get(agency)
         if found is None:
