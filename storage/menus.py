@@ -41,15 +41,22 @@ class MenuStore:
             )
 
     async def delivered(
-        self, respondent: str, accepted: bool, sent_at: float | None = None
+        self,
+        respondent: str,
+        accepted: bool,
+        sent_at: float | None = None,
+        shown_at: datetime | None = None,
     ) -> None:
         """Mark the menu as on its way to the person (just before sending), sent (with the
-        channel's time of it), or not (the send failed)."""
+        channel's time of it), or not (the send failed). With `shown_at`, only the menu shown
+        then: a late word on an earlier reply must not mark a newer list as seen."""
+        only = "" if shown_at is None else " AND shown_at = ?"
+        extra = () if shown_at is None else (shown_at.isoformat(),)
         async with self._db.transaction() as connection:
             await connection.execute(
                 "UPDATE menus SET delivered = ?, sent_at = COALESCE(?, sent_at) "
-                "WHERE respondent = ?",
-                (int(accepted), sent_at, respondent),
+                f"WHERE respondent = ?{only}",
+                (int(accepted), sent_at, respondent, *extra),
             )
 
     async def menu(self, respondent: str) -> ShownMenu | None:

@@ -354,6 +354,26 @@ async def test_a_number_typed_before_the_list_reached_the_person_answers_nothing
     assert list(stored.values()) == [5]
 
 
+async def test_a_late_word_on_an_earlier_reply_does_not_mark_a_newer_list_as_seen(
+    tmp_path: Path, zalo: ZaloEmulator
+) -> None:
+    # Storing never waits for sending: "4" can be stored (statement 2's list shown) while the
+    # reply to "1" is still on its way; when that earlier send then succeeds, statement 2's
+    # list has not reached the person, and a number they type must not answer it.
+    first, second = NOW, NOW + timedelta(seconds=1)
+    async with text_chat(tmp_path, zalo) as (services, chat):
+        await chat.handle(Incoming(CITIZEN, "/start ubnd_xa_a", "m0"), NOW)
+        await chat.delivered(CITIZEN, True)
+        await chat.handle(Incoming(CITIZEN, "1", "m1"), first)  # statement 1 shown ...
+        await chat.delivered(CITIZEN, True, handled_at=first)  # ... its reply on its way
+        await chat.handle(Incoming(CITIZEN, "4", "m2"), second)  # answered; statement 2 shown
+        await chat.delivered(CITIZEN, True, handled_at=first)  # the reply to "1" completes
+        (again,) = await chat.handle(Incoming(CITIZEN, "3", "m3"), second)
+        stored = await stored_answers(services, CITIZEN)
+    assert "Câu 2/19" in again
+    assert list(stored.values()) == [4]
+
+
 async def test_a_phone_clock_far_off_does_not_block_answers(
     tmp_path: Path, zalo: ZaloEmulator
 ) -> None:

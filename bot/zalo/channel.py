@@ -167,11 +167,12 @@ class ZaloChannel:
     ) -> None:
         replies: list[str] = []
         stored = False
+        now = self._clock()
         sent_in_turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             async with chat.storing:
                 try:
-                    replies = await on_message(message, self._chat, self._clock())
+                    replies = await on_message(message, self._chat, now)
                     stored = True
                 except Exception as error:  # its message may quote the citizen's text
                     log.error("zalo: a message could not be handled: %s", describe_error(error))
@@ -184,7 +185,7 @@ class ZaloChannel:
                 previous, chat.last_sent = chat.last_sent, sent_in_turn
             if previous is not None:
                 await asyncio.wait([previous])
-            await self._reply(message, replies, stored)
+            await self._reply(message, replies, stored, now)
         except Exception:
             log.exception("zalo: the replies to a message could not be completed")
         finally:
@@ -197,18 +198,23 @@ class ZaloChannel:
             if chat.waiting == 0:
                 self._chats.pop(message.chat_id, None)
 
-    async def _reply(self, message: ZaloMessage, replies: list[str], stored: bool) -> None:
-        """Send; the menu counts as in front of the person from just before the send (their
-        answer can only come after it) and stops counting if the send fails or is cut."""
+    async def _reply(
+        self, message: ZaloMessage, replies: list[str], stored: bool, handled_at: datetime
+    ) -> None:
+        """Send; the menu this message led to counts as in front of the person from just before
+        the send (their answer can only come after it) and stops counting if the send fails or
+        is cut. Only that menu: the person may have moved on to a newer one meanwhile."""
         track = stored and bool(replies)
+        user = message.user_id
         if track:
-            await self._chat.delivered(message.user_id, True)
+            await self._chat.delivered(user, True, handled_at=handled_at)
         sent, at = False, None
         try:
             sent, at = await self._send(message.chat_id, replies)
         finally:
             if track:
-                await asyncio.shield(self._chat.delivered(message.user_id, sent, at))
+                shielded = self._chat.delivered(user, sent, at, handled_at=handled_at)
+                await asyncio.shield(shielded)
 
     async def _send(self, chat_id: str, replies: list[str]) -> tuple[bool, float | None]:
         """Send in order; whether all went, and Zalo's time of the last one."""

@@ -93,10 +93,18 @@ class TextChat:
             language = conversation.default_language
         return [say(language, "error")]
 
-    async def delivered(self, user_id: str, accepted: bool, sent_at: float | None = None) -> None:
-        """Whether the channel accepted the messages `handle` returned (and when, on its
-        clock); a number typed before the list reached the person answers nothing."""
-        await self._menus.delivered(self.citizen(user_id).respondent, accepted, sent_at)
+    async def delivered(
+        self,
+        user_id: str,
+        accepted: bool,
+        sent_at: float | None = None,
+        handled_at: datetime | None = None,
+    ) -> None:
+        """Whether the channel accepted the messages `handle` returned at `handled_at` (and
+        when, on its clock); a number typed before the list reached the person answers
+        nothing. With `handled_at`, only the list that handling showed is marked."""
+        respondent = self.citizen(user_id).respondent
+        await self._menus.delivered(respondent, accepted, sent_at, handled_at)
 
     async def _answer(
         self, citizen: Citizen, incoming: Incoming, now: datetime, key: UpdateKey | None
