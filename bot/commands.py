@@ -86,6 +86,8 @@ def check_config(settings: Settings) -> int:
         print(f"  zalo: {zalo.mode} via {zalo.base_url} ({media})")
     else:
         print("  zalo: off (no token)")
+    web = settings.web
+    print(f"  web: {web.public_url} on {web.listen}:{web.port}" if web.enabled else "  web: off")
     print(f"  database: {settings.storage.path} (synchronous={settings.storage.synchronous})")
     print(
         f"  survey: {settings.survey.questionnaire}, min_responses={settings.survey.min_responses}"

@@ -32,6 +32,7 @@ from bot.digests import (
     recipients,
     render,
 )
+from bot.metrics import count_digest
 from bot.retry import Sleep, Wait
 from bot.retry import call_with_retry as retry
 from bot.services import Services
@@ -254,6 +255,7 @@ async def deliver_due_digests(
             await store.unsubscribe(channel, user_id)
             log.warning("official %s:%s blocked the bot; digest unsubscribed", channel, user_id)
         getattr(report, outcome or "skipped").append(user_id)
+        count_digest(channel, outcome or "skipped")
     log.info("%s", report.summary())
     return report
 

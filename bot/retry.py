@@ -6,6 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
+from bot.metrics import count_send_error
+
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 5
@@ -31,6 +33,7 @@ async def call_with_retry(
             return
         except Exception as error:
             wait = wait_after(error)
+            count_send_error(rate_limited=isinstance(wait, float | int))  # a 429 says how long
             if wait is None or attempt == MAX_TRIES:
                 raise
             if wait == "backoff":

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from bot.exporting import write_period_export
+from bot.metrics import MeteredResponseStore
 from bot.posters import deep_link
 from bot.questionnaires import load_catalogue
 from handlers.conversation import Agency, Conversation
@@ -89,7 +90,7 @@ async def _wire(settings: Settings, catalogue: Catalogue, database: Database) ->
         log.info("database %s migrated to version %d", settings.storage.path, applied[-1].version)
     agencies = configured_agencies(settings)
     scores = build_scores(settings, catalogue, database, agencies)
-    responses = ResponseStore(database)
+    responses = MeteredResponseStore(database)
     await responses.sync_agencies((a.code, a.name, a.questionnaire) for a in agencies)
     conversation = Conversation(
         responses,
