@@ -18,6 +18,7 @@ from bot.digest_delivery import schedule_digest
 from bot.housekeeping import schedule_housekeeping
 from bot.services import Services, configured_officials, open_services
 from bot.telegram_webhook import WebhookUpdater
+from bot.web.server import start_web, stop_web
 from bot.zalo import ZaloChannel, build_channel
 from bot.zalo_jobs import zalo_digest
 from handlers.context import BotContext, ChatServices, attach
@@ -32,6 +33,7 @@ from handlers.zalo import CHANNEL as ZALO
 log = logging.getLogger(__name__)
 TelegramApp = Application[Any, BotContext, Any, Any, Any, Any]
 SERVICES = "app_services"
+WEB = "app_web"
 MAX_CONCURRENT_UPDATES = 256
 Clock = Callable[[], datetime]
 
@@ -85,6 +87,7 @@ async def on_startup(application: TelegramApp) -> None:
     clock = application.bot_data["clock"]
     schedule = schedule_digest(application, services, clock)
     schedule_housekeeping(application, services, clock)
+    application.bot_data[WEB] = await start_web(settings, services, clock)
     if settings.zalo.token is not None:  # both channels in one process
         zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
         await zalo.start()
@@ -98,6 +101,7 @@ async def on_startup(application: TelegramApp) -> None:
 
 async def on_shutdown(application: TelegramApp) -> None:
     """post_shutdown: stop Zalo, close storage."""
+    await stop_web(application.bot_data.pop(WEB, None))
     zalo: ZaloChannel | None = application.bot_data.pop(ZALO, None)
     if zalo is not None:
         await zalo.stop()

@@ -63,6 +63,18 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram.token is None and settings.web.enabled:
+        from bot.web.server import run_web  # no chat token: the web page alone, as a service
+
+        try:
+            await run_web(settings)
+        except OSError as error:  # the port is taken or not allowed
+            where = f"{settings.web.listen}:{settings.web.port}"
+            print(
+                f"error: cannot listen on {where} ([web] listen, port): {error}", file=sys.stderr
+            )
+            return 1
+        return 0
     if settings.telegram.token is None:
         logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
         await run_terminal(settings, args.as_user)

@@ -12,9 +12,7 @@ from survey.flow import Moved, Progress
 
 # Declarations only (no I/O): prometheus-client's idiom is one set of counters per process.
 REGISTRY = CollectorRegistry(auto_describe=True)
-ANSWERS = Counter(
-    "sipas_answers_stored", "Survey steps stored", registry=REGISTRY
-)
+ANSWERS = Counter("sipas_answers_stored", "Survey steps stored", registry=REGISTRY)
 COMPLETED = Counter("sipas_surveys_completed", "Surveys completed", registry=REGISTRY)
 COMMIT_SECONDS = Histogram(
     "sipas_commit_seconds",

@@ -21,6 +21,7 @@ import tornado.httpserver
 from bot.config import Settings, ZaloSection
 from bot.retry import Sleep
 from bot.services import open_services
+from bot.web.server import start_web, stop_web
 from bot.zalo_api import ZaloApiError, ZaloBotApi
 from bot.zalo_jobs import schedule_zalo_jobs
 from bot.zalo_webhook import serve
@@ -312,13 +313,16 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
+    web = None
     try:
         await channel.start()
+        web = await start_web(settings, services, clock)  # the web page too, when configured
         jobs.start()
         await stop.wait()
         log.info("zalo: stopping")
     finally:
         if jobs.running:
             jobs.shutdown(wait=False)
+        await stop_web(web)
         await channel.stop()
         await services.close()

@@ -216,6 +216,7 @@ _VI: dict[str, str] = {
         "python -m bot report --html --out baocao.html"
     ),
     "report_heading": "Báo cáo chỉ số hài lòng (SIPAS)",
+    "report_suppressed": "Chưa đủ phiếu để tính chỉ số (n={n}; cần ít nhất {min}).",
     "report_elements": "Năm yếu tố",
     "report_criteria": "Các tiêu chí",
     "report_trend": "Xu hướng theo {unit}",
@@ -225,9 +226,11 @@ _VI: dict[str, str] = {
     "report_value": "Chỉ số",
     "report_interval": "KTC 95%",
     "report_method": (
-        "Phương pháp: tỷ lệ câu trả lời «hài lòng» hoặc «rất hài lòng» (4–5 trên thang 5) trong "
-        "các câu trả lời hợp lệ, theo từng tiêu chí, yếu tố và chung (SIPAS); khoảng tin cậy 95% "
-        "theo Wilson; chỉ số không được tính khi có ít hơn {min} phiếu. Số liệu giống hệt "
+        "Phương pháp: chỉ số của một tiêu chí là tỷ lệ câu trả lời 4–5 («hài lòng», «rất hài "
+        "lòng») trong các câu trả lời hợp lệ («không áp dụng» không tính); chỉ số yếu tố là "
+        "trung bình các tiêu chí của yếu tố; SIPAS là trung bình có trọng số các yếu tố. "
+        "Khoảng tin cậy 95%: Wilson cho tiêu chí, phương sai theo người trả lời cho yếu tố và "
+        "SIPAS. Không tính chỉ số khi có ít hơn {min} phiếu. Số liệu giống hệt "
         "python -m bot report --json."
     ),
 }
@@ -431,6 +434,7 @@ _EN: dict[str, str] = {
         "python -m bot report --html --out report.html"
     ),
     "report_heading": "Satisfaction index (SIPAS) report",
+    "report_suppressed": "Not enough responses (n={n}; at least {min} needed).",
     "report_elements": "The five elements",
     "report_criteria": "Criteria",
     "report_trend": "Trend by {unit}",
@@ -440,10 +444,11 @@ _EN: dict[str, str] = {
     "report_value": "Index",
     "report_interval": "95% CI",
     "report_method": (
-        "Method: the share of valid answers that are satisfied or very satisfied (4–5 on the "
-        "5-point scale), per criterion, element and overall (SIPAS); 95% Wilson intervals; "
-        "no index is computed below {min} responses. The figures are those of "
-        "python -m bot report --json."
+        "Method: a criterion's index is the share of valid answers that are 4–5 (satisfied, "
+        'very satisfied; "not applicable" left out); an element\'s index is the mean of its '
+        "criteria; SIPAS is the weighted mean of the elements. 95% intervals: Wilson for "
+        "criteria, respondent-clustered variance for elements and SIPAS. No index is computed "
+        "below {min} responses. The figures are those of python -m bot report --json."
     ),
 }
 
