@@ -210,7 +210,9 @@ _VI: dict[str, str] = {
     "web_public_note": (
         "Kết quả khảo sát ý kiến người dân quý này ({start} – {end}). Cảm ơn Ông/Bà đã tham gia."
     ),
-    "report_link": "Báo cáo chỉ số hài lòng ({period}), mở trong trình duyệt, hiệu lực 24 giờ:\n{link}",
+    "report_link": (
+        "Báo cáo chỉ số hài lòng ({period}), mở trong trình duyệt, hiệu lực 24 giờ:\n{link}"
+    ),
     "report_off": (
         "Trang web của bot chưa được bật ([web] public_url). Dùng /score, hoặc trên máy chủ: "
         "python -m bot report --html --out baocao.html"
@@ -420,7 +422,9 @@ _EN: dict[str, str] = {
         "This page keeps your progress in one cookie; it stores nothing about who you are."
     ),
     "web_again": "Back to the start",
-    "web_form_refused": "This form has expired or is not valid. Please reload the page and try again.",
+    "web_form_refused": (
+        "This form has expired or is not valid. Please reload the page and try again."
+    ),
     "web_too_many": "Too many requests from this address. Please try again in a minute.",
     "web_too_large": "What was sent is too large.",
     "web_not_found": "There is no such page.",
