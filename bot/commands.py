@@ -14,8 +14,10 @@ from bot.digests import write_dry_run
 from bot.exporting import write_period_export
 from bot.output_paths import OutputPathError, check_output
 from bot.posters import (
+    WEB_FOOTER,
     check_poster_format,
     deep_link,
+    web_link,
     write_poster,
     write_zalo_poster,
     zalo_message,
@@ -115,6 +117,12 @@ def check_config(settings: Settings) -> int:
 
 async def report_command(settings: Settings, args: argparse.Namespace) -> int:
     today = datetime.now(settings.bot.zone).date()  # the period's days are local days
+    if args.html or args.out:
+        from bot.reporting import write_html_report  # jinja2 and the templates, only here
+
+        code, text = await write_html_report(settings, args, today)
+        print(text, file=sys.stdout if code == 0 else sys.stderr)
+        return code
     code, text = await report(
         settings,
         agency=args.agency,
@@ -212,6 +220,14 @@ async def _write_qr(
     if args.zalo_url is not None:  # else a Telegram poster would be made without a word
         print("error: --zalo-url is for a Zalo poster; add --channel zalo", file=sys.stderr)
         return 2
+    if args.channel == "web":
+        if settings.web.public_url is None:
+            print("error: --channel web needs [web] public_url in the config", file=sys.stderr)
+            return 2
+        link = web_link(settings.web.public_url, payload)
+        out = write_poster(agency_name, link, out, footer=WEB_FOOTER)
+        print(f"wrote {out} ({link})")
+        return 0
     username = args.bot_username or await _bot_username(settings)
     if username is None:
         print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
@@ -16,7 +16,7 @@ from bot.metrics import MeteredResponseStore
 from bot.posters import deep_link
 from bot.questionnaires import load_catalogue
 from handlers.conversation import Agency, Conversation
-from handlers.officials import OfficialDesk
+from handlers.officials import OfficialDesk, ReportLink
 from handlers.scores import Scores
 from handlers.text_chat import TextChat
 from storage.database import Database
@@ -131,10 +131,24 @@ async def _wire(settings: Settings, catalogue: Catalogue, database: Database) ->
         min_responses=settings.survey.min_responses,
         secret=settings.privacy.secret.get_secret_value(),
         deep_link=deep_link,
+        report_link=web_report_link(settings) if settings.web.enabled else None,
     )
     return Services(
         settings, catalogue, database, responses, conversation, scores, officials, desk
     )
+
+
+def web_report_link(settings: Settings) -> ReportLink:
+    """The desk's /report: a signed address on the bot's web server (bot.web.server)."""
+
+    def link(
+        agency: str | None, period: Period, scope: tuple[str, ...] | None, now: datetime
+    ) -> str:
+        from bot.web.server import report_link, report_url  # the web server imports us
+
+        return report_url(settings, report_link(agency, period, scope, now))
+
+    return link
 
 
 def configured_officials(settings: Settings) -> list[Official]:
