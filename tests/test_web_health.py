@@ -16,9 +16,14 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics
+from bot.app import build_application, on_shutdown, on_startup
+from bot.config import load_settings
 from bot.retry import Wait, call_with_retry
+from tests.telegram_fakes import RecordingRequest
 from tests.test_web_survey import Form, Site, begin, post, write_config
 from tests.test_web_survey import site as site  # the fixture
+from tests.zalo_emulator import ZaloEmulator
+from tests.zalo_support import write_zalo_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,17 +121,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_run_without_a_chat_token_serves_the_web_page_until_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
-    config = write_config(tmp_path, "")
-    text = config.read_text(encoding="utf-8").replace(
-        '[web]\npublic_url = "http://127.0.0.1"',
-        f'[web]\npublic_url = "http://127.0.0.1:{port}"\nport = {port}',
-    )
-    config.write_text(text, encoding="utf-8")
+def _run_until_healthy(config: Path, port: int, cwd: Path) -> dict[str, object]:
+    """`python -m bot run`: its /healthz once it answers, its page, then SIGTERM ends it."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--config", str(config)],
-        cwd=tmp_path,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -143,15 +142,60 @@ def test_run_without_a_chat_token_serves_the_web_page_until_sigterm(tmp_path: Pa
             except httpx.TransportError:
                 time.sleep(0.1)  # the process is starting: nothing to inject here
         assert health is not None, process.communicate(timeout=10)
-        assert json.loads(health.text)["ok"] is True
-        page = httpx.get(f"http://127.0.0.1:{port}/s/xa_a", timeout=5)
+        page = httpx.get(f"http://127.0.0.1:{port}/s/ubnd_xa_a", timeout=5)
+        page = page if page.status_code == 200 else httpx.get(f"http://127.0.0.1:{port}/s/xa_a")
         assert "Bắt đầu đánh giá" in page.text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+        body: dict[str, object] = json.loads(health.text)
+        return body
     finally:
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=10)
+
+
+def test_run_without_a_chat_token_serves_the_web_page_until_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    config = write_config(tmp_path, "")
+    text = config.read_text(encoding="utf-8").replace(
+        '[web]\npublic_url = "http://127.0.0.1"',
+        f'[web]\npublic_url = "http://127.0.0.1:{port}"\nport = {port}',
+    )
+    config.write_text(text, encoding="utf-8")
+    health = _run_until_healthy(config, port, tmp_path)
+    assert health["ok"] is True
+    assert health["channels"] == {"telegram": "off", "zalo": "off", "web": "serving"}
+
+
+def test_the_web_page_runs_beside_zalo_in_one_process(tmp_path: Path, zalo: ZaloEmulator) -> None:
+    port = _free_port()
+    web = f'\n[web]\npublic_url = "http://127.0.0.1:{port}"\nport = {port}\n'
+    config = write_zalo_config(tmp_path, zalo, extra=web)
+    health = _run_until_healthy(config, port, tmp_path)
+    assert health["channels"] == {"telegram": "off", "zalo": "polling", "web": "serving"}
+
+
+async def test_the_web_page_starts_and_stops_with_telegram(tmp_path: Path) -> None:
+    port = _free_port()
+    config = write_config(tmp_path, "")
+    text = config.read_text(encoding="utf-8").replace(
+        '[web]\npublic_url = "http://127.0.0.1"',
+        f'[web]\npublic_url = "http://127.0.0.1:{port}"\nport = {port}',
+    )
+    config.write_text(text + '\n[telegram]\ntoken = "123:TEST"\n', encoding="utf-8")
+    settings = load_settings(config, environ={})
+    app = build_application(settings, request=RecordingRequest(), rate_limiter=False)
+    async with app:
+        await on_startup(app)
+        try:
+            async with httpx.AsyncClient() as client:
+                health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        finally:
+            await on_shutdown(app)
+    assert health.json()["channels"]["telegram"] == "polling"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # the port is free again
 
 
 def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
