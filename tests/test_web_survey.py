@@ -16,6 +16,7 @@ from tornado.testing import bind_unused_port
 
 from bot.config import Settings, load_settings
 from bot.services import Services, open_services
+from bot.web.security import RateLimiter, form_token, form_token_ok
 from bot.web.server import build_application, make_context
 from handlers.officials import visit_token
 
@@ -384,3 +385,43 @@ async def test_cookies_are_signed_httponly_and_same_site(site: Site) -> None:
         assert "httponly" in header.lower()
         assert "samesite=lax" in header.lower()
         assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_the_rate_limit_forgets_an_address_after_its_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(SECRET, limit=2, window=60, clock=lambda: now[0])
+    assert [limiter.allow("10.0.0.1") for _ in range(3)] == [True, True, False]
+    now[0] = 61
+    assert limiter.allow("10.0.0.1")
+    assert "10.0.0.1" not in repr(limiter.__dict__)  # kept only as a keyed hash
+
+
+def test_the_rate_limit_keeps_a_bounded_memory() -> None:
+    now = [0.0]
+    limiter = RateLimiter(SECRET, limit=5, window=60, clock=lambda: now[0])
+    limiter.MAX_TRACKED = 10
+    for number in range(10):
+        limiter.allow(f"10.0.0.{number}")
+    now[0] = 120
+    limiter.allow("10.0.1.1")  # the table is full: the stale addresses go
+    assert len(limiter.__dict__["_seen"]) == 1
+
+
+def test_a_form_token_needs_both_the_cookie_and_the_token() -> None:
+    token = form_token(SECRET, "visitor", "survey")
+    assert form_token_ok(SECRET, "visitor", "survey", token)
+    assert not form_token_ok(SECRET, "visitor", "other purpose", token)
+    assert not form_token_ok(SECRET, None, "survey", token)
+    assert not form_token_ok(SECRET, "visitor", "survey", None)
+
+
+async def test_a_failure_inside_is_a_short_page_not_a_traceback(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    await site.services.database.close()
+    async with site.browser() as browser:
+        page = await browser.get("/s/xa_a")
+    assert page.status_code == 500
+    assert "Xin lỗi, hệ thống đang gặp sự cố" in page.text
+    assert "Traceback" not in page.text
+    assert "sipas_visitor" not in caplog.text  # the request's cookies are not logged
