@@ -94,7 +94,7 @@ async def write_html_report(
     finally:
         await services.close()
     language = settings.bot.default_language
-    title = view.card.name or say(language, "all_agencies")
+    title = view.card.name or say(language, "all_agencies").capitalize()
     html = report_html(templates(), view, language, title=title)
     try:
         args.out.write_text(html, encoding="utf-8")

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics
 from bot.app import build_application, on_shutdown, on_startup
-from bot.config import load_settings
+from bot.commands import check_config
+from bot.config import ConfigError, load_settings
 from bot.retry import Wait, call_with_retry
 from tests.telegram_fakes import RecordingRequest
 from tests.test_web_survey import Form, Site, begin, post, write_config
@@ -222,3 +224,22 @@ def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: cannot listen on 127.0.0.1:")
     assert "Traceback" not in result.stderr
+
+
+def test_check_config_says_where_the_web_page_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings(write_config(tmp_path), environ={})
+    assert check_config(settings) == 0
+    assert "  web: http://127.0.0.1 on 127.0.0.1:8445" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("url", ["ftp://x.example", "sipas.example.gov.vn", "https://"])
+def test_a_public_url_that_is_not_http_is_refused_with_its_key(tmp_path: Path, url: str) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8").replace('"http://127.0.0.1"', f'"{url}"')
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, environ={})
+    assert refused.value.key == "web.public_url"
+    assert "http(s)://" in refused.value.reason

@@ -169,7 +169,7 @@ class ReportPage(Page):
             self.refuse(403, "web_link_refused")
             return
         language = self.default_language
-        title = view.card.name or say(language, "all_agencies")
+        title = view.card.name or say(language, "all_agencies").capitalize()
         self.finish(report_html(context.templates, view, language, title=title))
 
 
