@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="start", type=_day, metavar="DATE", help="first day")
     report.add_argument("--to", dest="end", type=_day, metavar="DATE", help="last day")
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    report.add_argument("--html", action="store_true", help="write a printable HTML report")
+    report.add_argument("--out", type=Path, help="with --html: the file to write")
+    _force(report, "with --html: overwrite an existing --out file")
     imports = _command(sub, "import-responses", "import paper forms typed into a CSV or XLSX")
     imports.add_argument("file", type=Path, help="the .csv or .xlsx file")
     imports.add_argument(
@@ -68,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     _force(qr, "overwrite an existing poster file")
     qr.add_argument(
         "--channel",
-        choices=("telegram", "zalo"),
+        choices=("telegram", "zalo", "web"),
         default="telegram",
-        help="the app citizens open (default telegram)",
+        help="the app citizens open (default telegram; web: the bot's web page)",
     )
     qr.add_argument(
         "--zalo-url",

@@ -14,7 +14,9 @@ from bot.files.demo import run_demo, summary
 from bot.files.export import write_period_export
 from bot.files.paths import OutputPathError, check_output
 from bot.files.posters import (
+    WEB_FOOTER,
     check_poster_format,
+    web_link,
     write_poster,
     write_zalo_poster,
     zalo_message,
@@ -63,6 +65,18 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram.token is None and settings.web.enabled:
+        from bot.web.server import run_web  # no chat token: the web page alone, as a service
+
+        try:
+            await run_web(settings)
+        except OSError as error:  # the port is taken or not allowed
+            where = f"{settings.web.listen}:{settings.web.port}"
+            print(
+                f"error: cannot listen on {where} ([web] listen, port): {error}", file=sys.stderr
+            )
+            return 1
+        return 0
     if settings.telegram.token is None:
         logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
         await run_terminal(settings, args.as_user)
@@ -86,6 +100,8 @@ def check_config(settings: Settings) -> int:
         print(f"  zalo: {zalo.mode} via {zalo.base_url} ({media})")
     else:
         print("  zalo: off (no token)")
+    web = settings.web
+    print(f"  web: {web.public_url} on {web.listen}:{web.port}" if web.enabled else "  web: off")
     print(f"  database: {settings.storage.path} (synchronous={settings.storage.synchronous})")
     print(
         f"  survey: {settings.survey.questionnaire}, min_responses={settings.survey.min_responses}"
@@ -101,6 +117,12 @@ def check_config(settings: Settings) -> int:
 
 async def report_command(settings: Settings, args: argparse.Namespace) -> int:
     today = datetime.now(settings.bot.zone).date()  # the period's days are local days
+    if args.html or args.out:
+        from bot.files.report import write_html_report  # jinja2 and the templates, only here
+
+        code, text = await write_html_report(settings, args, today)
+        print(text, file=sys.stdout if code == 0 else sys.stderr)
+        return code
     code, text = await report(
         settings,
         agency=args.agency,
@@ -198,6 +220,14 @@ async def _write_qr(
     if args.zalo_url is not None:  # else a Telegram poster would be made without a word
         print("error: --zalo-url is for a Zalo poster; add --channel zalo", file=sys.stderr)
         return 2
+    if args.channel == "web":
+        if settings.web.public_url is None:
+            print("error: --channel web needs [web] public_url in the config", file=sys.stderr)
+            return 2
+        link = web_link(settings.web.public_url, payload)
+        out = write_poster(agency_name, link, out, footer=WEB_FOOTER)
+        print(f"wrote {out} ({link})")
+        return 0
     username = args.bot_username or await _bot_username(settings)
     if username is None:
         print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)

@@ -180,6 +180,34 @@ class ZaloSection(_Section):
 _ZALO_TOKEN = re.compile(r"[^:\s/?#]+:[^\s/?#]+")
 
 
+class WebSection(_Section):
+    """The bot's own web server: the citizen survey page, reports, health and metrics."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8445, ge=1, le=65535)
+    public_url: str | None = None
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an http(s):// URL with a host")
+        return value.rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        """On once it has a public address: posters and /report links are built on it."""
+        return self.public_url is not None
+
+
 class SurveySection(_Section):
     questionnaire: str = "sipas-2023"
     questionnaire_files: Annotated[tuple[Path, ...], BeforeValidator(_no_nul)] = ()
@@ -241,6 +269,7 @@ class AgencyEntry(_Section):
     name: str = Field(min_length=1, max_length=200)
     questionnaire: str | None = None
     visit_required: bool = False
+    public: bool = False
 
 
 class OfficialEntry(_Section):
@@ -268,6 +297,7 @@ class Settings(_Section):
     bot: BotSection = BotSection()
     telegram: TelegramSection = TelegramSection()
     zalo: ZaloSection = ZaloSection()
+    web: WebSection = WebSection()
     storage: StorageSection = StorageSection()
     survey: SurveySection = SurveySection()
     privacy: PrivacySection = PrivacySection()

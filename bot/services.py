@@ -7,14 +7,15 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from bot.files.export import write_period_export
 from bot.questionnaires import load_catalogue
 from handlers.conversation import Conversation
-from handlers.officials import OfficialDesk
+from handlers.metrics import MeteredResponseStore
+from handlers.officials import OfficialDesk, ReportLink
 from handlers.scores import Scores
 from handlers.telegram.links import deep_link
 from handlers.text.chat import TextChat
@@ -90,7 +91,7 @@ async def _wire(settings: Settings, catalogue: Catalogue, database: Database) ->
         log.info("database %s migrated to version %d", settings.storage.path, applied[-1].version)
     agencies = configured_agencies(settings)
     scores = build_scores(settings, catalogue, database, agencies)
-    responses = ResponseStore(database)
+    responses = MeteredResponseStore(database)
     await responses.sync_agencies((a.code, a.name, a.questionnaire) for a in agencies)
     conversation = Conversation(
         responses,
@@ -131,10 +132,24 @@ async def _wire(settings: Settings, catalogue: Catalogue, database: Database) ->
         min_responses=settings.survey.min_responses,
         secret=settings.privacy.secret.get_secret_value(),
         deep_link=deep_link,
+        report_link=web_report_link(settings) if settings.web.enabled else None,
     )
     return Services(
         settings, catalogue, database, responses, conversation, scores, officials, desk
     )
+
+
+def web_report_link(settings: Settings) -> ReportLink:
+    """The desk's /report: a signed address on the bot's web server (bot.web.server)."""
+
+    def link(
+        agency: str | None, period: Period, scope: tuple[str, ...] | None, now: datetime
+    ) -> str:
+        from bot.web.server import report_link, report_url  # the web server imports us
+
+        return report_url(settings, report_link(agency, period, scope, now))
+
+    return link
 
 
 def configured_officials(settings: Settings) -> list[Official]:

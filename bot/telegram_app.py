@@ -11,12 +11,14 @@ from urllib.parse import urlparse
 from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
+from tornado.httpserver import HTTPServer
 
 from bot.config import Settings
 from bot.digest.compose import build_digest, preview_period, render
 from bot.jobs import Jobs
 from bot.services import Services, configured_officials, open_services
 from bot.telegram_webhook import WebhookUpdater
+from bot.web.server import start_web, stop_web
 from bot.zalo.channel import ZaloChannel, build_channel
 from bot.zalo.digest import zalo_digest
 from handlers.retry import Clock
@@ -42,7 +44,8 @@ MAX_CONCURRENT_UPDATES = 256
 @dataclass
 class Run:
     """One run of the Telegram bot, as the wiring sees it (handlers see only `ChatServices`):
-    its settings and clock from the start; its services, jobs and Zalo channel once started."""
+    its settings and clock from the start; its services, jobs, web server and Zalo channel
+    once started."""
 
     settings: Settings
     clock: Clock
@@ -50,6 +53,7 @@ class Run:
     services: Services | None = None
     jobs: Jobs | None = None
     zalo: ZaloChannel | None = None
+    web: HTTPServer | None = None
 
 
 def run_of(application: TelegramApp) -> Run:
@@ -117,6 +121,7 @@ async def on_startup(application: TelegramApp) -> None:
     attach(application, chat_services(services, clock))
     run.jobs = jobs = Jobs(services, clock)
     jobs.add_channel(TELEGRAM, telegram_digest(application.bot))
+    run.web = await start_web(settings, services, clock)
     if settings.zalo.token is not None:  # both channels in one process
         run.zalo = zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
         await zalo.start()
@@ -131,6 +136,8 @@ async def on_startup(application: TelegramApp) -> None:
 async def on_shutdown(application: TelegramApp) -> None:
     """post_shutdown: stop the jobs and Zalo, close storage."""
     run = run_of(application)
+    await stop_web(run.web)
+    run.web = None
     jobs, zalo, services = run.jobs, run.zalo, run.services
     run.jobs = run.zalo = run.services = None
     if jobs is not None:

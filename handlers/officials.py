@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "invite": ("invite", "moi"),
     "register": ("register", "dangky"),
     "visit": ("visit", "luot"),
+    "report": ("report", "baocao"),
 }
 CANONICAL = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
 INVITE_LIFETIME = timedelta(hours=72)
@@ -68,6 +69,9 @@ def discard_export(document: Path) -> None:
 
 # The link that opens the bot with a `start` payload: (bot username, payload) -> URL.
 DeepLink = Callable[[str, str], str]
+# A signed web address of the HTML report: (agency or None for the scope pooled, period,
+# the official's agencies or None for all, now) -> URL; None when the web page is off.
+ReportLink = Callable[[str | None, Period, tuple[str, ...] | None, datetime], str]
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class OfficialDesk:
         min_responses: int,
         secret: str,
         deep_link: DeepLink,
+        report_link: ReportLink | None = None,
     ) -> None:
         self._store = store
         self._scores = scores
@@ -123,6 +128,7 @@ class OfficialDesk:
         self._min_responses = min_responses
         self._secret = secret
         self._deep_link = deep_link
+        self._report_link = report_link
 
     async def official(self, channel: str, user_id: str) -> Official | None:
         """The config wins over a registration, so an operator can always correct a scope."""
@@ -161,6 +167,8 @@ class OfficialDesk:
             )
         if request.command == "visit":
             return self._visit(request, args.agency or scope[0])
+        if request.command == "report":
+            return self._report(request, args, None if official.sees_all else tuple(scope))
         pool = None if official.sees_all else scope
         return await self._answer(request.command, args, pool, scope, language)
 
@@ -278,6 +286,18 @@ class OfficialDesk:
                 expires=f"{expires:%H:%M} {format_date(expires.date(), language)}",
             )
         )
+
+    def _report(
+        self, request: Request, args: _Arguments, scope: tuple[str, ...] | None
+    ) -> DeskReply:
+        """A signed link to the HTML report, bound to what this official may see (24 hours)."""
+        language = request.language
+        if self._report_link is None:
+            return DeskReply(say(language, "report_off"))
+        agency = args.agency or (scope[0] if scope is not None and len(scope) == 1 else None)
+        link = self._report_link(agency, args.period, scope, request.now)
+        period = self._period_text(args.period, language)
+        return DeskReply(say(language, "report_link", period=period, link=link))
 
     async def _register(self, request: Request) -> DeskReply:
         language = request.language

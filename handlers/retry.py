@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Literal
 
+from handlers.metrics import count_send_error
+
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 5
@@ -34,6 +36,7 @@ async def call_with_retry(
             return
         except Exception as error:
             wait = wait_after(error)
+            count_send_error(rate_limited=isinstance(wait, float | int))  # a 429 says how long
             if wait is None or attempt == MAX_TRIES:
                 raise
             if wait == "backoff":

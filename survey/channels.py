@@ -35,7 +35,12 @@ TERMINAL = Capabilities(
     ids="text",
     echo=True,
 )
-CHANNELS = {"telegram": TELEGRAM, "zalo": ZALO, "terminal": TERMINAL}
+# The bot's web page: a form per question, buttons as submit buttons; a page is rewritten
+# whole rather than edited, and the address itself carries the agency (a "deep link").
+WEB = Capabilities(
+    buttons=True, edits=False, text_limit=100_000, deep_links=True, photos="url", ids="text"
+)
+CHANNELS = {"telegram": TELEGRAM, "zalo": ZALO, "terminal": TERMINAL, "web": WEB}
 
 
 def capabilities(channel: str) -> Capabilities:

@@ -186,6 +186,55 @@ _VI: dict[str, str] = {
         "Kênh này không gửi được tệp. Dùng lệnh /export trên Telegram, hoặc trên máy chủ: "
         "python -m bot export --period {period} --out bao-cao.xlsx"
     ),
+    "web_title": "Đánh giá sự phục vụ – {agency}",
+    "web_intro": (
+        "Mời Ông/Bà đánh giá sự phục vụ của {agency}. Phiếu ẩn danh, mất khoảng 2–4 phút."
+    ),
+    "web_start": "Bắt đầu đánh giá",
+    "web_language": "Ngôn ngữ",
+    "web_send": "Gửi",
+    "web_comment_label": "Ý kiến của Ông/Bà",
+    "web_cookie_note": (
+        "Trang dùng một cookie để giữ tiến độ phiếu của Ông/Bà; không lưu thông tin cá nhân."
+    ),
+    "web_again": "Về trang đầu",
+    "web_form_refused": (
+        "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang rồi thử lại."
+    ),
+    "web_too_many": "Có quá nhiều yêu cầu từ địa chỉ này. Vui lòng thử lại sau một phút.",
+    "web_too_large": "Nội dung gửi lên quá lớn.",
+    "web_not_found": "Không tìm thấy trang này.",
+    "web_link_refused": (
+        "Liên kết này đã hết hạn hoặc không hợp lệ. Vui lòng gửi /report để nhận liên kết mới."
+    ),
+    "web_public_note": (
+        "Kết quả khảo sát ý kiến người dân quý này ({start} – {end}). Cảm ơn Ông/Bà đã tham gia."
+    ),
+    "report_link": (
+        "Báo cáo chỉ số hài lòng ({period}), mở trong trình duyệt, hiệu lực 24 giờ:\n{link}"
+    ),
+    "report_off": (
+        "Trang web của bot chưa được bật ([web] public_url). Dùng /score, hoặc trên máy chủ: "
+        "python -m bot report --html --out baocao.html"
+    ),
+    "report_heading": "Báo cáo chỉ số hài lòng (SIPAS)",
+    "report_suppressed": "Chưa đủ phiếu để tính chỉ số (n={n}; cần ít nhất {min}).",
+    "report_elements": "Năm yếu tố",
+    "report_criteria": "Các tiêu chí",
+    "report_trend": "Xu hướng theo {unit}",
+    "report_week": "tuần",
+    "report_month": "tháng",
+    "report_ranking": "Xếp hạng các cơ quan",
+    "report_value": "Chỉ số",
+    "report_interval": "KTC 95%",
+    "report_method": (
+        "Phương pháp: chỉ số của một tiêu chí là tỷ lệ câu trả lời 4–5 («hài lòng», «rất hài "
+        "lòng») trong các câu trả lời hợp lệ («không áp dụng» không tính); chỉ số yếu tố là "
+        "trung bình các tiêu chí của yếu tố; SIPAS là trung bình có trọng số các yếu tố. "
+        "Khoảng tin cậy 95%: Wilson cho tiêu chí, phương sai theo người trả lời cho yếu tố và "
+        "SIPAS. Không tính chỉ số khi có ít hơn {min} phiếu. Số liệu giống hệt "
+        "python -m bot report --json."
+    ),
 }
 
 _EN: dict[str, str] = {
@@ -362,6 +411,48 @@ _EN: dict[str, str] = {
     "export_elsewhere": (
         "This channel cannot send files. Use /export on Telegram, or on the server: "
         "python -m bot export --period {period} --out report.xlsx"
+    ),
+    "web_title": "Rate the service – {agency}",
+    "web_intro": "Please rate the service of {agency}. Anonymous; it takes about 2–4 minutes.",
+    "web_start": "Start",
+    "web_language": "Language",
+    "web_send": "Send",
+    "web_comment_label": "Your comment",
+    "web_cookie_note": (
+        "This page keeps your progress in one cookie; it stores nothing about who you are."
+    ),
+    "web_again": "Back to the start",
+    "web_form_refused": (
+        "This form has expired or is not valid. Please reload the page and try again."
+    ),
+    "web_too_many": "Too many requests from this address. Please try again in a minute.",
+    "web_too_large": "What was sent is too large.",
+    "web_not_found": "There is no such page.",
+    "web_link_refused": "This link has expired or is not valid. Send /report for a new one.",
+    "web_public_note": (
+        "What citizens said this quarter ({start} – {end}). Thank you for taking part."
+    ),
+    "report_link": "Satisfaction report ({period}), opens in a browser, valid 24 hours:\n{link}",
+    "report_off": (
+        "The bot's web page is off ([web] public_url). Use /score, or on the server: "
+        "python -m bot report --html --out report.html"
+    ),
+    "report_heading": "Satisfaction index (SIPAS) report",
+    "report_suppressed": "Not enough responses (n={n}; at least {min} needed).",
+    "report_elements": "The five elements",
+    "report_criteria": "Criteria",
+    "report_trend": "Trend by {unit}",
+    "report_week": "week",
+    "report_month": "month",
+    "report_ranking": "Ranking of the agencies",
+    "report_value": "Index",
+    "report_interval": "95% CI",
+    "report_method": (
+        "Method: a criterion's index is the share of valid answers that are 4–5 (satisfied, "
+        'very satisfied; "not applicable" left out); an element\'s index is the mean of its '
+        "criteria; SIPAS is the weighted mean of the elements. 95% intervals: Wilson for "
+        "criteria, respondent-clustered variance for elements and SIPAS. No index is computed "
+        "below {min} responses. The figures are those of python -m bot report --json."
     ),
 }
 

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.digest.compose import Recipient, build_digest, recipients, render
 from bot.services import Services
 from handlers.delivery import DigestChannel, SendOutcome, send_parts
+from handlers.metrics import count_digest
 from handlers.retry import Clock, Sleep
 from survey.period import Period, last_full_week
 
@@ -126,6 +127,7 @@ async def deliver_due_digests(
             await store.unsubscribe(channel, user_id)
             log.warning("official %s:%s blocked the bot; digest unsubscribed", channel, user_id)
         getattr(report, outcome or "skipped").append(user_id)
+        count_digest(channel, outcome or "skipped")
     log.info("%s", report.summary())
     return report
 

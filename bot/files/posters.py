@@ -12,6 +12,7 @@ from survey.visits import is_visit_payload
 
 CALL_TO_ACTION = "Quét mã QR để đánh giá sự hài lòng\nvề sự phục vụ của cơ quan"
 FOOTER = "Ẩn danh · 2–4 phút · Mở bằng Telegram"
+WEB_FOOTER = "Ẩn danh · 2–4 phút · Mở bằng máy ảnh hoặc trình duyệt của điện thoại"
 ZALO_INVITATION = "Đánh giá sự hài lòng về sự phục vụ của cơ quan"
 ZALO_INSTRUCTION = "Mở Zalo, quét mã, rồi gửi:"
 ZALO_INSTRUCTION_EN = "Open Zalo, scan the code, then send the text in the box"
@@ -22,6 +23,12 @@ DPI = 200
 MONO_ADVANCE = 0.602  # DejaVu Sans Mono's character width, in ems
 MESSAGE_POINTS = 30  # the text to send, when it is short enough
 MESSAGE_WIDTH = 0.84  # of the page, at most, so the box stays inside the margins
+
+
+def web_link(public_url: str, payload: str) -> str:
+    """The web page of an agency (`/s/<code>`) or of one signed visit (`/s/v/<token>`)."""
+    base = public_url.rstrip("/")
+    return f"{base}/s/v/{payload}" if is_visit_payload(payload) else f"{base}/s/{payload}"
 
 
 def zalo_message(payload: str) -> str:
@@ -38,8 +45,8 @@ def qr_matrix(link: str) -> list[list[int]]:
     return [[1 if cell else 0 for cell in row] for row in segno.make(link, error="m").matrix]
 
 
-def write_poster(agency_name: str, link: str, out: Path) -> Path:
-    """An A5-proportioned Telegram poster as PNG or SVG (by the extension of `out`)."""
+def write_poster(agency_name: str, link: str, out: Path, footer: str = FOOTER) -> Path:
+    """An A5-proportioned Telegram (or web) poster as PNG or SVG (by the extension of `out`)."""
     check_poster_format(out)
     figure = Figure(figsize=PAGE, dpi=DPI)
     figure.text(
@@ -48,7 +55,7 @@ def write_poster(agency_name: str, link: str, out: Path) -> Path:
     figure.text(0.5, 0.82, CALL_TO_ACTION, ha="center", va="top", fontsize=13, linespacing=1.4)
     _draw_qr(figure, link, left=0.15, bottom=0.22, width=0.7)
     figure.text(0.5, 0.15, link, ha="center", fontsize=9, family="monospace")
-    figure.text(0.5, 0.08, FOOTER, ha="center", fontsize=11, color="#444444")
+    figure.text(0.5, 0.08, footer, ha="center", fontsize=11, color="#444444")
     return _save(figure, out)
 
 

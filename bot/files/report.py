@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import date
 
 from bot.config import Settings
+from bot.files.paths import OutputPathError, check_output
 from bot.services import open_services
 from handlers.scores import UnknownAgency
 from survey.period import MAX_DAYS, Period, parse_period
 from survey.scorecard import render_criteria, render_score, report_json
+from survey.texts import say
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -65,3 +68,36 @@ async def report(
         return EXIT_OK, json.dumps(report_json(card), ensure_ascii=False, indent=2)
     language = settings.bot.default_language
     return EXIT_OK, f"{render_score(card, language)}\n\n{render_criteria(card, language)}"
+
+
+async def write_html_report(
+    settings: Settings, args: argparse.Namespace, today: date
+) -> tuple[int, str]:
+    """`report --html --out FILE`: the exit code and the line to print."""
+    from bot.web.pages import templates
+    from bot.web.report import gather, report_html
+
+    if not args.html or args.out is None or args.json:
+        return EXIT_USAGE, "error: write an HTML report with --html --out FILE (without --json)"
+    try:
+        period = report_period(args.start, args.end, today)
+        check_output(args.out, settings, force=args.force)
+    except (ValueError, OutputPathError) as error:
+        return EXIT_USAGE, f"error: {error}"
+    except OSError as error:
+        return EXIT_USAGE, f"error: cannot use {args.out}: {error.strerror or error}"
+    services = await open_services(settings)
+    try:
+        view = await gather(services.scores, args.agency, period, None)
+    except UnknownAgency as error:
+        return EXIT_USAGE, f"error: {error}"
+    finally:
+        await services.close()
+    language = settings.bot.default_language
+    title = view.card.name or say(language, "all_agencies").capitalize()
+    html = report_html(templates(), view, language, title=title)
+    try:
+        args.out.write_text(html, encoding="utf-8")
+    except OSError as error:
+        return 1, f"error: cannot write {args.out}: {error.strerror or error}"
+    return EXIT_OK, f"wrote {args.out} ({period})"

@@ -20,6 +20,7 @@ import tornado.httpserver
 from bot.config import Settings, ZaloSection
 from bot.jobs import Jobs
 from bot.services import open_services
+from bot.web.server import start_web, stop_web
 from bot.zalo.api import ZaloApiError, ZaloBotApi
 from bot.zalo.digest import zalo_digest
 from bot.zalo.webhook import serve
@@ -318,12 +319,15 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
+    web = None
     try:
         await channel.start()
+        web = await start_web(settings, services, clock)  # the web page too, when configured
         jobs.start()
         await stop.wait()
         log.info("zalo: stopping")
     finally:
         jobs.stop()
+        await stop_web(web)
         await channel.stop()
         await services.close()
