@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +11,7 @@ from handlers.scores import Scores
 from storage.database import Database
 from storage.exports import export_rows
 from survey.catalogue import Catalogue
-from survey.index import Estimate
+from survey.index import Estimate, Ranked
 from survey.models import ELEMENT_IDS, Language
 from survey.period import Period
 
@@ -53,54 +53,43 @@ async def index_tables(
     """The ranking (SIPAS, elements) and each ranked agency's criteria; suppressed: no numbers."""
     words = _HEADERS[language]
     ranked = await scores.ranking(period, agencies)
-    ranking_rows: list[list[Value]] = []
-    criteria_rows: list[list[Value]] = []
-    for name, row in ranked:
-        result = row.result
-        if result.suppressed or result.sipas is None:
-            note = words["suppressed"].format(n=result.responses, minimum=scores.min_responses)
-            ranking_rows.append(["", row.key, name, result.responses, *[None] * 8, note])
-            continue
-        elements = [_value(result.elements.get(element)) for element in ELEMENT_IDS]
-        ranking_rows.append(
-            [
-                row.rank,
-                row.key,
-                name,
-                result.responses,
-                _value(result.sipas),
-                round(result.sipas.low, 2),
-                round(result.sipas.high, 2),
-                *elements,
-                "",
-            ]
-        )
-        criteria_rows += [
-            [row.key, criterion, _value(e), e.n, round(e.low, 2), round(e.high, 2)]
-            for criterion, e in result.criteria.items()
-        ]
-    return [
-        IndexTable(
-            words["ranking"].format(period=period),
-            [
-                words["rank"],
-                words["code"],
-                words["agency"],
-                words["responses"],
-                "SIPAS",
-                words["low"],
-                words["high"],
-                *ELEMENT_IDS,
-                words["note"],
-            ],
-            ranking_rows,
-        ),
-        IndexTable(
-            words["criteria"].format(period=period),
-            [words["code"], words["criterion"], words["value"], "n", words["low"], words["high"]],
-            criteria_rows,
-        ),
+    ranking = [_ranking_row(name, row, words, scores.min_responses) for name, row in ranked]
+    criteria = [
+        [row.key, criterion, _value(e), e.n, round(e.low, 2), round(e.high, 2)]
+        for _, row in ranked
+        if not row.result.suppressed and row.result.sipas is not None
+        for criterion, e in row.result.criteria.items()
     ]
+    ranking_header = [
+        *(words[key] for key in ("rank", "code", "agency", "responses")),
+        "SIPAS",
+        words["low"],
+        words["high"],
+        *ELEMENT_IDS,
+        words["note"],
+    ]
+    criteria_header = [
+        *(words[key] for key in ("code", "criterion", "value")),
+        "n",
+        words["low"],
+        words["high"],
+    ]
+    return [
+        IndexTable(words["ranking"].format(period=period), ranking_header, ranking),
+        IndexTable(words["criteria"].format(period=period), criteria_header, criteria),
+    ]
+
+
+def _ranking_row(name: str, row: Ranked, words: Mapping[str, str], minimum: int) -> list[Value]:
+    """One agency's line of the ranking: its SIPAS and elements, or why there are none."""
+    result = row.result
+    if result.suppressed or result.sipas is None:
+        note = words["suppressed"].format(n=result.responses, minimum=minimum)
+        return ["", row.key, name, result.responses, *[None] * 8, note]
+    sipas = result.sipas
+    elements = [_value(result.elements.get(element)) for element in ELEMENT_IDS]
+    head: list[Value] = [row.rank, row.key, name, result.responses]
+    return [*head, _value(sipas), round(sipas.low, 2), round(sipas.high, 2), *elements, ""]
 
 
 async def write_period_export(
