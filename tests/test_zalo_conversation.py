@@ -149,7 +149,7 @@ async def test_a_number_typed_after_a_lost_reply_answers_nothing(
         await citizen.say("1")
         zalo.fail_next("sendMessage", 400)  # the reply showing statement 2 is lost
         zalo.send_text(CITIZEN, "4")
-        await until_undelivered(bot.services)
+        await until_undelivered(bot.services, zalo)
         (again,) = await citizen.say("3")  # typed without having seen statement 2
         assert "Câu 2/19" in again
         assert await stored_answers(bot.services, CITIZEN) == {"access_1": 4}
@@ -158,13 +158,18 @@ async def test_a_number_typed_after_a_lost_reply_answers_nothing(
     assert list(stored.values()) == [4, 3]
 
 
-async def until_undelivered(services: Services, timeout: float = 10.0) -> None:
-    """Until the bot has recorded that its last reply did not go out (another task does it)."""
+async def until_undelivered(services: Services, zalo: ZaloEmulator, timeout: float = 10.0) -> None:
+    """Until the bot has recorded that its last reply did not go out (another task does it).
+    A new list is undelivered from the moment it is stored, and counts as on its way while it
+    is sent: so first the failed send must have happened, then its failure be recorded."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     query = "SELECT delivered FROM menus WHERE respondent = ?"
     respondent = pseudonym(SECRET, "zalo", CITIZEN)
-    while await services.database.fetch_value(query, (respondent,)) != 0:
+    while (
+        zalo.faults_left("sendMessage")
+        or await services.database.fetch_value(query, (respondent,)) != 0
+    ):
         assert loop.time() < deadline, "the failed send was never recorded"
         await asyncio.sleep(0.01)
 

@@ -408,6 +408,11 @@ class ZaloEmulator:
             faults = self._faults.setdefault(method, deque())
             faults.extend(_Fault(False, status, retry_after, description) for _ in range(count))
 
+    def faults_left(self, method: str) -> int:
+        """How many of the faults set for `method` have not been served yet."""
+        with self._cond:
+            return len(self._faults.get(method, ()))
+
     def drop_next(self, method: str, count: int = 1) -> None:
         """Make the next `count` calls of `method` close the connection without an answer."""
         with self._cond:
