@@ -134,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     settings.telegram.secret_token,
                     settings.zalo.secret_token,
                     settings.privacy.secret,
+                    settings.storage.url,
                 )
                 if secret is not None
             ]
