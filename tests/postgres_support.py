@@ -16,9 +16,22 @@ import itertools
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+from bot.config import StorageSection
+
+
+def storage_at(target: Path | str, tmp_path: Path) -> StorageSection:
+    """The [storage] section for a `database_target`: a file, or a PostgreSQL URL."""
+    if isinstance(target, Path):
+        return StorageSection(path=target)
+    return StorageSection(path=tmp_path / "unused.sqlite", url=target)  # type: ignore[arg-type]
+
 
 INSTALL_HINT = "PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql"
 TEMPLATE = "sipas_template"
@@ -135,3 +148,56 @@ class PostgresServer:
                 "stop",
             )
         shutil.rmtree(self._root, ignore_errors=True)
+
+
+def query_rows(storage: StorageSection, sql: str) -> list[tuple[Any, ...]]:
+    """Read the bot's database from the test, whichever engine it is on (sync, own connection)."""
+    if storage.url is None:
+        with contextlib.closing(sqlite3.connect(storage.path)) as db:
+            return [tuple(row) for row in db.execute(sql).fetchall()]
+    import psycopg
+
+    with psycopg.connect(storage.url.get_secret_value(), autocommit=True) as connection:
+        return [tuple(row) for row in connection.execute(sql.encode()).fetchall()]
+
+
+def stored_bytes(storage: StorageSection) -> bytes:
+    """Everything the database holds, as bytes to search: the SQLite file (and its WAL), or
+    every row of every PostgreSQL table as text."""
+    if storage.url is None:
+        path = Path(storage.path)
+        wal = Path(f"{path}-wal")
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    tables = query_rows(
+        storage, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    )
+    rows = [repr(query_rows(storage, f"SELECT * FROM {name}")) for (name,) in tables]
+    return "\n".join(rows).encode()
+
+
+class _SyncPostgres:
+    """A psycopg connection that takes the repo's `?` SQL, like sqlite3's `execute`."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._connection = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        from storage.postgres import placeholders
+
+        return self._connection.execute(placeholders(sql).encode(), tuple(params))
+
+
+@contextlib.contextmanager
+def connect_sync(storage: StorageSection) -> Iterator[Any]:
+    """`sqlite3.connect(path)` for tests, on either engine: execute(sql, params).fetchall()."""
+    if storage.url is None:
+        with contextlib.closing(sqlite3.connect(storage.path)) as db:
+            yield db
+        return
+    postgres = _SyncPostgres(storage.url.get_secret_value())
+    try:
+        yield postgres
+    finally:
+        postgres._connection.close()

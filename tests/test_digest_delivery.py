@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sqlite3
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +51,7 @@ from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.period import Period
 from survey.texts import say
+from tests.postgres_support import query_rows, storage_at
 from tests.telegram_fakes import Call, RecordingRequest, feed, text_update
 
 ADMIN, OFFICIAL_A, STRANGER = 111, 222, 333
@@ -130,7 +130,7 @@ class FlakyRequest(RecordingRequest):
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_target: Path | str) -> Settings:
     base = Settings(
         telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
         agencies=(
@@ -143,8 +143,7 @@ def settings(tmp_path: Path) -> Settings:
             OfficialEntry(telegram_id=OFFICIAL_A, agencies=(A,)),
         ),
     )
-    storage = base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
+    return base.model_copy(update={"storage": storage_at(database_target, tmp_path)})
 
 
 @pytest.fixture(autouse=True)
@@ -221,9 +220,9 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
 
 
 def deliveries(settings: Settings) -> list[tuple[str, str]]:
-    with sqlite3.connect(settings.storage.path) as db:
-        rows = db.execute("SELECT user_id, period_start FROM digest_deliveries ORDER BY 1, 2")
-        return list(rows)
+    return query_rows(
+        settings.storage, "SELECT user_id, period_start FROM digest_deliveries ORDER BY 1, 2"
+    )
 
 
 # Schedule -----------------------------------------------------------------------------------
