@@ -37,6 +37,7 @@ from bot.retry import call_with_retry as retry
 from bot.services import Services
 from handlers.telegram import CHANNEL
 from handlers.telegram_officials import split_text
+from storage.claims import DIGEST_LEASE, lease, release
 from survey.period import Period, last_full_week
 
 log = logging.getLogger(__name__)
@@ -242,12 +243,19 @@ async def deliver_due_digests(
         if await store.delivered(channel, user_id, period.start.isoformat()):
             report.already.append(user_id)
             continue
+        # Several instances run this schedule: the one holding the lease sends (exactly once).
+        job = f"digest:{channel}:{user_id}"
+        if not await lease(services.database, job, period.start.isoformat(), now, DIGEST_LEASE):
+            report.already.append(user_id)
+            continue
         try:
             outcome = await _deliver(sender, services, recipient, period, sleep)
         except Exception:
             # One official's broken digest must not hold up everyone else's; still due.
             log.exception("digest for official %s:%s could not be built", channel, user_id)
             outcome = "failed"
+        if outcome != "sent":  # still due: the next try (here or on another instance) may go
+            await release(services.database, job, period.start.isoformat())
         if outcome == "sent":
             await store.record_delivery(channel, user_id, period.start.isoformat(), now)
         elif outcome == "blocked":

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
 from bot.services import Services
+from storage.claims import claim, forget_claims, instance_name
 
 log = logging.getLogger(__name__)
 EVERY = timedelta(hours=6)
@@ -21,6 +22,7 @@ KEEP_MEDIA = timedelta(weeks=8)
 async def tidy(services: Services, now: datetime) -> int:
     """One round; returns how many responses it deleted (expired unfinished, past retention)."""
     await services.responses.forget_processed(now - KEEP_PROCESSED)
+    await forget_claims(services.database, now - KEEP_PROCESSED)
     removed = prune_media(services.settings.zalo.media_dir, now.timestamp())
     if removed:
         log.info("removed %d digest charts older than %s", removed, KEEP_MEDIA)
@@ -44,6 +46,12 @@ async def tidy(services: Services, now: datetime) -> int:
     return expired + deleted
 
 
+def slot(now: datetime) -> str:
+    """The six-hour period `now` falls in, as claimed in the database (UTC)."""
+    utc = now.astimezone(UTC)
+    return f"{utc:%Y-%m-%d}T{utc.hour // 6 * 6:02d}"
+
+
 def prune_media(folder: Path, now: float, keep: timedelta = KEEP_MEDIA) -> int:
     """Remove published digest charts older than `keep` (their URLs are public); how many."""
     removed = 0
@@ -63,6 +71,11 @@ def schedule_housekeeping(
     assert application.job_queue is not None
 
     async def job(_: ContextTypes.DEFAULT_TYPE) -> None:
-        await tidy(services, clock())
+        now = clock()
+        # With several instances on one database, one of them tidies it per six hours.
+        if await claim(services.database, "housekeeping", slot(now), instance_name(), now):
+            await tidy(services, now)
+        else:
+            prune_media(services.settings.zalo.media_dir, now.timestamp())  # files are local
 
     application.job_queue.run_repeating(job, interval=EVERY, first=60, name="housekeeping")

@@ -6,6 +6,7 @@ the chart is a stub except where the PNG itself is under test.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -325,6 +326,20 @@ async def test_a_second_run_and_a_restart_send_nothing_more(
         assert report.sent == []
         assert restarted.request.sends() == []
     assert deliveries(settings) == [(str(ADMIN), "2026-09-28")]
+
+
+async def test_two_instances_delivering_at_once_send_each_digest_once(
+    harness: Harness, settings: Settings
+) -> None:
+    """Both instances run the schedule on one database: each official still gets one digest."""
+    await harness.subscribe(ADMIN)
+    await harness.subscribe(OFFICIAL_A, "en")
+    async with running(settings, harness.clock) as other:
+        first, second = await asyncio.gather(harness.deliver(), other.deliver())
+        photos = [chat for chat, _ in harness.request.photos + other.request.photos]
+    assert sorted(first.sent + second.sent) == sorted([str(ADMIN), str(OFFICIAL_A)])
+    assert sorted(photos) == sorted([ADMIN, OFFICIAL_A])
+    assert deliveries(settings) == [(str(ADMIN), "2026-09-28"), (str(OFFICIAL_A), "2026-09-28")]
 
 
 async def test_after_downtime_only_the_latest_missed_digest_is_sent_once(
