@@ -45,6 +45,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return check_config(settings) or await check_database(settings)
         case "migrate":
             return await migrate_database(settings)
+        case "copy-data":
+            from bot.copying import copy_command  # its own module: moving a pilot up
+
+            return await copy_command(settings, args.to)
         case "report":
             return await report_command(settings, args)
         case "import-responses":

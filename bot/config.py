@@ -129,9 +129,10 @@ class StorageSection(_Section):
     @field_validator("url", mode="before")
     @classmethod
     def _postgres_url(cls, value: object) -> object:
-        if value in ("", None):
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw in ("", None):
             return None
-        if not str(value).startswith(("postgresql://", "postgres://")):
+        if not str(raw).startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (or leave it empty for SQLite)")
         return value
 

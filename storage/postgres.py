@@ -228,4 +228,4 @@ class PostgresDatabase(Database):
             await connection.executemany(sql, rows)
 
     async def server_version(self) -> str:
-        return str(await self.fetch_value("SHOW server_version"))
+        return f"PostgreSQL {await self.fetch_value('SHOW server_version')}"
