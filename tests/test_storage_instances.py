@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.questionnaires import load_catalogue
@@ -21,6 +22,7 @@ from storage.health import health, latest_version
 from storage.migrations import MIGRATIONS, migrate
 from storage.responses import ResponseStore, UpdateKey
 from survey.flow import AGREE, Moved, Pick, Progress, advance
+from tests.postgres_support import PostgresServer
 
 SIPAS = load_catalogue()["sipas-2023"]
 NOW = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
@@ -178,3 +180,43 @@ async def test_health_says_what_is_pending_and_when_the_database_is_gone(
     gone = await health(database)  # closed: as if the server or the file went away
     assert not gone.reachable
     assert not gone.ok
+
+
+async def test_a_lost_connection_fails_its_unit_whole_and_the_pool_reconnects(
+    postgres_server: PostgresServer,
+) -> None:
+    """The server drops the bot's connections (a restart, a failover): the unit of work in
+    flight fails and stores nothing; the next one runs on a new connection by itself."""
+    url = postgres_server.fresh_database()
+    database = await Database.open(url)
+    store = ResponseStore(database)
+    try:
+        await store.sync_agencies([("ubnd_xa_a", "UBND xã A", "sipas-2023")])
+        with pytest.raises(psycopg.OperationalError):
+            await _unit_cut_off(database, url)
+        _drop_connections(url)  # the idle ones too
+        begun = await store.start_response(ALICE, "telegram", "ubnd_xa_a", "sipas-2023", NOW)
+        assert begun.position == 0
+        assert await database.fetch_value("SELECT COUNT(*) FROM respondents") == 0
+    finally:
+        await database.close()
+
+
+async def _unit_cut_off(database: Database, url: str) -> None:
+    async with database.transaction() as connection:
+        await connection.execute(
+            "INSERT INTO respondents (respondent, channel, language, created_at) "
+            "VALUES ('half', 'telegram', 'vi', ?)",
+            (NOW.isoformat(),),
+        )
+        _drop_connections(url)
+        await connection.execute("SELECT 1")
+
+
+def _drop_connections(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (name,),
+        )
