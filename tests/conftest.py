@@ -40,13 +40,18 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+def database_target(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Path | str]:
     """Where the test's database lives: a SQLite file in tmp_path, or a fresh PostgreSQL
-    database (already migrated, copied from the session's template) as a URL."""
+    database (already migrated, copied from the session's template) as a URL, dropped after."""
     if engine == "sqlite":
-        return tmp_path / "data" / "sipas.sqlite"
+        yield tmp_path / "data" / "sipas.sqlite"
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.fresh_database()
+    url = server.fresh_database()
+    yield url
+    server.drop(url)
 
 
 @pytest.fixture
@@ -58,7 +63,9 @@ def blank_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) ->
 
 
 @pytest.fixture
-def empty_postgres(request: pytest.FixtureRequest) -> str:
-    """The URL of a new, empty PostgreSQL database (no tables)."""
+def empty_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database (no tables), dropped after the test."""
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.fresh_database(migrated=False)
+    url = server.fresh_database(migrated=False)
+    yield url
+    server.drop(url)

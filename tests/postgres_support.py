@@ -137,6 +137,10 @@ class PostgresServer:
         self._admin(f"CREATE DATABASE {name}{template}")
         return self.url(name)
 
+    def drop(self, url: str) -> None:
+        """Drop a test's database (each copy of the template takes megabytes of disk)."""
+        self._admin(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             self._run(
