@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from pydantic import SecretStr
 
@@ -22,7 +21,7 @@ from bot.config import Settings
 from bot.services import Services, open_services
 from storage.database import Database
 from storage.migrations import migrate
-from storage.postgres import describe_url, is_postgres_url
+from storage.postgres import UnitOfWork, describe_url, is_postgres_url
 from survey.period import Period
 from survey.scorecard import report_json
 
@@ -96,20 +95,17 @@ async def _refuse_filled(target: Database, tables: Sequence[str], where: str) ->
 
 
 async def _copy(source: Database, target: Database, tables: Sequence[str]) -> None:
-    texts = await _text_columns(target)
     async with source.transaction() as reader, target.transaction() as writer:
+        assert isinstance(writer, UnitOfWork), "copy-data writes to PostgreSQL only"
         for table in tables:
             columns = [
                 str(row[1]) for row in await reader.execute_fetchall(f"PRAGMA table_info({table})")
             ]
-            # SQLite keeps a number in a text column's place as a number (processed_updates);
-            # PostgreSQL's column is text.
-            as_text = [column in texts.get(table, ()) for column in columns]
-            names = ", ".join(columns)
-            insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
-            async with reader.execute(f"SELECT {names} FROM {table}") as cursor:
+            # COPY's text format: a number SQLite kept in a text column (processed_updates)
+            # arrives as its text, which is what PostgreSQL's text column holds.
+            async with reader.execute(f"SELECT {', '.join(columns)} FROM {table}") as cursor:
                 while rows := await cursor.fetchmany(CHUNK):
-                    await writer.executemany(insert, [_converted(row, as_text) for row in rows])
+                    await writer.copy_rows(table, columns, rows)
         for table, column in await writer.execute_fetchall(
             "SELECT table_name, column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND is_identity = 'YES'"
@@ -120,23 +116,6 @@ async def _copy(source: Database, target: Database, tables: Sequence[str]) -> No
                 f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)",
                 (table, column),
             )
-
-
-async def _text_columns(target: Database) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for table, column in await target.fetch_all(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND data_type = 'text'"
-    ):
-        found.setdefault(str(table), set()).add(str(column))
-    return found
-
-
-def _converted(row: Sequence[Any], as_text: Sequence[bool]) -> tuple[Any, ...]:
-    return tuple(
-        str(value) if text and value is not None and not isinstance(value, str) else value
-        for value, text in zip(row, as_text, strict=True)
-    )
 
 
 async def _check(settings: Settings, url: str, report: CopyReport) -> None:

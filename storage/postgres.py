@@ -146,6 +146,15 @@ class UnitOfWork:
             async with self._connection.cursor() as cursor:
                 await cursor.executemany(placeholders(sql), batch)
 
+    async def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Bulk-load rows with COPY (many times faster than INSERTs; used by copy-data)."""
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        async with self._connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                await copy.write_row(row)
+
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         cursor = await self._execute(sql, params)
         try:

@@ -57,8 +57,9 @@ def _free_port() -> int:
 class PostgresServer:
     """One server process for the test session."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, durable: bool = False) -> None:
         self._bindir = bindir
+        self._durable = durable  # the bench syncs commits like a real server; tests need not
         self._root = Path(tempfile.mkdtemp(prefix="sipas-pg-"))
         self._as_postgres = os.geteuid() == 0
         self.port = _free_port()
@@ -91,9 +92,10 @@ class PostgresServer:
             "--locale=C",
             "--no-sync",
         )
+        fast = "" if self._durable else "-c fsync=off -c synchronous_commit=off "
         options = (
-            f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1 {fast}"
+            "-c full_page_writes=off -c max_connections=200"
         )
         self._run(
             str(self._bindir / "pg_ctl"),
@@ -106,8 +108,12 @@ class PostgresServer:
             "-w",
             "start",
         )
-        self._admin(f"CREATE DATABASE {TEMPLATE}")
-        asyncio.run(self._migrate(self.url(TEMPLATE)))
+        try:
+            self._admin(f"CREATE DATABASE {TEMPLATE}")
+            asyncio.run(self._migrate(self.url(TEMPLATE)))
+        except BaseException:
+            self.stop()  # never leave a server behind
+            raise
         return self
 
     @staticmethod
