@@ -35,6 +35,7 @@ from bench.common import (
     median,
     percentile,
 )
+from bot.config import Settings
 from bot.telegram_app import build_application, on_shutdown, on_startup
 from tests.telegram_fakes import RecordingRequest, press_update, text_update
 
@@ -149,9 +150,12 @@ async def _drive(
     return perf_counter() - start, updates, results
 
 
-async def bot_traffic(folder: Path, concurrency: int, citizens: int) -> Traffic:
-    """Citizens through the real Application on a fresh database in `folder`."""
-    settings = bench_settings(folder / "sipas.sqlite", AGENCIES)
+async def bot_traffic(
+    folder: Path, concurrency: int, citizens: int, settings: Settings | None = None
+) -> Traffic:
+    """Citizens through the real Application on a fresh database in `folder` (or `settings`'
+    database, e.g. PostgreSQL)."""
+    settings = settings or bench_settings(folder / "sipas.sqlite", AGENCIES)
     request = ChatRequest()
     app = build_application(settings, request=request, rate_limiter=False)
     latencies: list[float] = []

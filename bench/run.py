@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter
 
-from bench import answer_path, calls, digest, importing, memory, queries, zalo
+from bench import answer_path, calls, digest, importing, memory, postgres, queries, zalo
 from bench.common import RESULTS, Figure
 
 Bench = Callable[[bool], Awaitable[list[Figure]]]
@@ -24,6 +24,7 @@ BENCHES: dict[str, Bench] = {
     "queries": queries.run,
     "memory": memory.run,
     "digest": digest.run,
+    "postgres": postgres.run,
 }
 
 

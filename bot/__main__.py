@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-user", help="terminal chat: whom to simulate (default: your login)")
     _command(sub, "check-config", "validate the configuration and print a summary")
     _command(sub, "migrate", "apply pending database migrations")
+    copy = _command(sub, "copy-data", "copy the SQLite database into an empty PostgreSQL one")
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
     report = _command(sub, "report", "print the index of an agency (or all) for a period")
     report.add_argument("--agency", metavar="CODE", help="agency code (default: all agencies)")
     report.add_argument("--from", dest="start", type=_day, metavar="DATE", help="first day")
@@ -137,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     settings.telegram.secret_token,
                     settings.zalo.secret_token,
                     settings.privacy.secret,
+                    settings.storage.url,
                 )
                 if secret is not None
             ]

@@ -28,7 +28,9 @@ from bot.terminal import run_terminal
 from handlers.officials import visit_token
 from handlers.telegram.links import deep_link
 from storage.database import Database
+from storage.health import health, latest_version
 from storage.migrations import migrate
+from storage.postgres import describe_url
 from survey.period import PeriodError, parse_period
 
 log = logging.getLogger(__name__)
@@ -42,9 +44,13 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "run":
             return await run(settings, args)
         case "check-config":
-            return check_config(settings)
+            return check_config(settings) or await check_database(settings)
         case "migrate":
             return await migrate_database(settings)
+        case "copy-data":
+            from bot.files.copying import copy_command  # its own module: moving a pilot up
+
+            return await copy_command(settings, args.to)
         case "report":
             return await report_command(settings, args)
         case "import-responses":
@@ -102,7 +108,10 @@ def check_config(settings: Settings) -> int:
         print("  zalo: off (no token)")
     web = settings.web
     print(f"  web: {web.public_url} on {web.listen}:{web.port}" if web.enabled else "  web: off")
-    print(f"  database: {settings.storage.path} (synchronous={settings.storage.synchronous})")
+    if settings.storage.url is not None:
+        print(f"  database: PostgreSQL {describe_url(settings.storage.url.get_secret_value())}")
+    else:
+        print(f"  database: {settings.storage.path} (synchronous={settings.storage.synchronous})")
     print(
         f"  survey: {settings.survey.questionnaire}, min_responses={settings.survey.min_responses}"
         f", resubmit_after_hours={settings.survey.resubmit_after_hours}"
@@ -298,12 +307,33 @@ def _cannot_write(out: Path, error: OSError) -> int:
 
 
 async def migrate_database(settings: Settings) -> int:
-    database = await Database.open(settings.storage.path, settings.storage.synchronous)
+    database = await Database.open(settings.storage.location, settings.storage.synchronous)
     try:
         applied = await migrate(database)
     finally:
         await database.close()
     for migration in applied:
         print(f"applied {migration.version}: {migration.name}")
-    print(f"database {settings.storage.path} is up to date")
+    print(f"database {database.location} is up to date")
+    return 0
+
+
+async def check_database(settings: Settings) -> int:
+    """Connect (a PostgreSQL server, or an existing SQLite file) and say what it runs and
+    whether its migrations are current; an unreachable server is one line and exit 2."""
+    if settings.storage.url is None and not settings.storage.path.exists():
+        print("  migrations: none yet (the file is created and migrated at start-up)")
+        return 0
+    database = await Database.open(settings.storage.location, settings.storage.synchronous)
+    try:
+        state = await health(database)
+        version = await database.server_version()
+    finally:
+        await database.close()
+    print(f"  database server: {version} at {database.location}")
+    if state.migrations_current:
+        print(f"  migrations: current (version {latest_version()})")
+    else:
+        missing = ", ".join(map(str, state.pending))
+        print(f"  migrations: {missing} pending (python -m bot migrate, or start the bot)")
     return 0

@@ -32,6 +32,7 @@ ENV_TELEGRAM_TOKEN = "SIPAS_TELEGRAM_TOKEN"
 ENV_ZALO_TOKEN = "SIPAS_ZALO_TOKEN"
 ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
 ENV_SECRET = "SIPAS_SECRET"
+ENV_DATABASE_URL = "SIPAS_DATABASE_URL"
 EXAMPLE_SECRET = "change-this-secret-before-going-live"
 
 
@@ -122,6 +123,23 @@ def _no_nul(value: object) -> object:
 class StorageSection(_Section):
     path: Annotated[Path, BeforeValidator(_no_nul)] = Path("data/sipas.sqlite")
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    # A PostgreSQL server instead of the SQLite file (several instances share it).
+    url: SecretStr | None = None
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw in ("", None):
+            return None
+        if not str(raw).startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or leave it empty for SQLite)")
+        return value
+
+    @property
+    def location(self) -> Path | str:
+        """What `Database.open` takes: the PostgreSQL URL if one is set, else the file."""
+        return self.url.get_secret_value() if self.url is not None else self.path
 
 
 class ZaloSection(_Section):
@@ -342,6 +360,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         ("telegram", "token", ENV_TELEGRAM_TOKEN),
         ("zalo", "token", ENV_ZALO_TOKEN),
         ("privacy", "secret", ENV_SECRET),
+        ("storage", "url", ENV_DATABASE_URL),
     ):
         value = environ.get(variable)
         # A section that is not a table is left for validation to report with its key.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.services import Services
+from storage.claims import forget_claims
 
 log = logging.getLogger(__name__)
 EVERY = timedelta(hours=6)
@@ -17,6 +18,7 @@ KEEP_MEDIA = timedelta(weeks=8)
 async def tidy(services: Services, now: datetime) -> int:
     """One round; returns how many responses it deleted (expired unfinished, past retention)."""
     await services.responses.forget_processed(now - KEEP_PROCESSED)
+    await forget_claims(services.database, now - KEEP_PROCESSED)
     removed = prune_media(services.settings.zalo.media_dir, now.timestamp())
     if removed:
         log.info("removed %d digest charts older than %s", removed, KEEP_MEDIA)
@@ -38,6 +40,12 @@ async def tidy(services: Services, now: datetime) -> int:
             privacy.retention_days,
         )
     return expired + deleted
+
+
+def slot(now: datetime) -> str:
+    """The six-hour period `now` falls in, as claimed in the database (UTC)."""
+    utc = now.astimezone(UTC)
+    return f"{utc:%Y-%m-%d}T{utc.hour // 6 * 6:02d}"
 
 
 def prune_media(folder: Path, now: float, keep: timedelta = KEEP_MEDIA) -> int:

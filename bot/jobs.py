@@ -25,10 +25,11 @@ from bot.digest.delivery import (
     DigestSchedule,
     digest_trigger,
 )
-from bot.housekeeping import EVERY, tidy
+from bot.housekeeping import EVERY, prune_media, slot, tidy
 from bot.services import Services
 from handlers.delivery import DigestChannel
 from handlers.retry import Clock, Sleep
+from storage.claims import claim, instance_name
 
 log = logging.getLogger(__name__)
 
@@ -104,4 +105,10 @@ class Jobs:
         return await self.run_digest()
 
     async def housekeeping(self) -> int:
-        return await tidy(self.services, self.clock())
+        """Tidy the database (one instance per six hours) and this machine's chart folder."""
+        now = self.clock()
+        database = self.services.database
+        if await claim(database, HOUSEKEEPING_JOB, slot(now), instance_name(), now):
+            return await tidy(self.services, now)
+        prune_media(self.services.settings.zalo.media_dir, now.timestamp())  # files are local
+        return 0

@@ -77,7 +77,7 @@ async def open_services(settings: Settings) -> Services:
     """Load questionnaires, open and migrate the database, and wire the conversation."""
     catalogue = load_catalogue(settings.survey.questionnaire_files)
     check_catalogue(settings, catalogue)
-    database = await Database.open(settings.storage.path, settings.storage.synchronous)
+    database = await Database.open(settings.storage.location, settings.storage.synchronous)
     try:
         return await _wire(settings, catalogue, database)
     except BaseException:
@@ -88,7 +88,7 @@ async def open_services(settings: Settings) -> Services:
 async def _wire(settings: Settings, catalogue: Catalogue, database: Database) -> Services:
     applied = await migrate(database)
     if applied:
-        log.info("database %s migrated to version %d", settings.storage.path, applied[-1].version)
+        log.info("database %s migrated to version %d", database.location, applied[-1].version)
     agencies = configured_agencies(settings)
     scores = build_scores(settings, catalogue, database, agencies)
     responses = MeteredResponseStore(database)

@@ -1,4 +1,5 @@
-"""One long-lived aiosqlite connection: pragmas, serialised write transactions, small readers."""
+"""The database: one long-lived aiosqlite connection (the embedded default) or, given a
+`postgresql://` URL, a PostgreSQL pool (storage.postgres) behind the same methods."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import aiosqlite
 
 Params = Sequence[Any]
+
+
+def _is_url(target: Path | str) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 class StorageError(Exception):
@@ -19,7 +24,14 @@ class StorageError(Exception):
 
 
 class Database:
-    """A connection whose writes run one transaction at a time, committed before returning."""
+    """A connection whose writes run one transaction at a time, committed before returning.
+
+    This class is SQLite; `storage.postgres.PostgresDatabase` overrides every method for
+    PostgreSQL, so the rest of the code types and calls one `Database`.
+    """
+
+    dialect: ClassVar[str] = "sqlite"
+    location: str = ""  # what messages name: the file, or host:port/database
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         connection.row_factory = sqlite3.Row
@@ -33,6 +45,11 @@ class Database:
     async def open(
         cls, path: Path | str, synchronous: Literal["FULL", "NORMAL"] = "FULL"
     ) -> Database:
+        """Open `path` (a SQLite file) or, for a `postgresql://` URL, connect to the server."""
+        if _is_url(path):
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(str(path))
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -57,7 +74,12 @@ class Database:
         except sqlite3.DatabaseError as error:
             await connection.close()
             raise StorageError(f"database {path} is unusable: {error}") from error
-        return cls(connection)
+        database = cls(connection)
+        database.location = str(path)
+        return database
+
+    async def server_version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
 
     async def close(self) -> None:
         await self._connection.close()
@@ -138,3 +160,29 @@ class Database:
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         await self._connection.executemany(sql, rows)
+
+
+async def serialise(connection: aiosqlite.Connection, key: str) -> None:
+    """Within a transaction: wait for, then hold until it ends, the lock of `key` (a person).
+
+    SQLite has one writer at a time already. On PostgreSQL, instances write in parallel, so
+    one person's units of work take a transaction-scoped advisory lock on their key.
+    """
+    if getattr(connection, "dialect", "sqlite") == "postgresql":
+        await connection.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+
+
+async def reserve_ids(connection: aiosqlite.Connection, table: str, count: int) -> list[int]:
+    """Within a transaction: `count` new ids for `table` (its `id` column), for bulk inserts
+    that give their ids explicitly."""
+    if getattr(connection, "dialect", "sqlite") == "postgresql":
+        rows = await connection.execute_fetchall(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, ?)",
+            (count,),
+        )
+        return [int(row[0]) for row in rows]
+    # The write lock and BEGIN IMMEDIATE are held, so nobody else can take these ids.
+    async with connection.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}") as cursor:
+        row = await cursor.fetchone()
+    first = (row[0] if row else 0) + 1
+    return list(range(first, first + count))

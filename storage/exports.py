@@ -52,7 +52,8 @@ async def export_rows(
         # walk the (agency, day) index per agency instead of scanning all responses.
         scope, params = "SELECT code FROM agencies", []
     else:
-        scope, params = ", ".join("?" * len(chosen)), list(chosen)
+        # PostgreSQL has no empty IN list; (NULL) matches nothing on both engines.
+        scope, params = ", ".join("?" * len(chosen)) or "NULL", list(chosen)
     heads = await database.fetch_all(
         "SELECT id, COALESCE(substr(respondent, 1, ?), '') AS respondent, agency, "
         "questionnaire, channel, completed_at, day FROM responses "

@@ -1,32 +1,36 @@
-"""Whether the database answers and its schema is current: what /healthz reports."""
+"""Whether the database answers and has every migration: for check-config and /healthz."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from storage.database import Database
-from storage.migrations import MIGRATIONS
+from storage.migrations import MIGRATIONS, pending
 
 
 @dataclass(frozen=True)
 class Health:
-    """The database's state: reachable, and the schema version it has against the code's."""
-
     reachable: bool
-    version: int | None
-    latest: int
+    migrations_current: bool
+    pending: tuple[int, ...] = ()  # versions not applied yet
 
     @property
-    def current(self) -> bool:
-        return self.reachable and self.version == self.latest
+    def ok(self) -> bool:
+        return self.reachable and self.migrations_current
 
 
-async def check_health(database: Database) -> Health:
-    """`SELECT 1` and the highest migration applied; any database error reads as unreachable."""
-    latest = max(migration.version for migration in MIGRATIONS)
+async def health(database: Database) -> Health:
+    """Ask the database (one round trip or two); never raises for a database that is down."""
     try:
         await database.fetch_value("SELECT 1")
-        version = await database.fetch_value("SELECT MAX(version) FROM schema_migrations")
-    except Exception:  # a closed connection, a locked or corrupt file: all mean "not healthy"
-        return Health(False, None, latest)
-    return Health(True, int(version) if version is not None else None, latest)
+    except Exception:  # whatever the driver raises when the server or the file is gone
+        return Health(reachable=False, migrations_current=False)
+    try:
+        missing = await pending(database)
+    except Exception:
+        return Health(reachable=False, migrations_current=False)
+    return Health(True, not missing, tuple(m.version for m in missing))
+
+
+def latest_version() -> int:
+    return max(migration.version for migration in MIGRATIONS)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from storage.database import Database
+from storage.database import Database, reserve_ids
 from storage.responses import NA_CODE, add_to_aggregates
 from survey.paper import PaperResponse, fingerprint
 
@@ -127,12 +127,8 @@ async def _insert(
 ) -> None:
     """The rows, their answers, extras, fingerprints and aggregates (inside a transaction)."""
     stamps = [response.submitted_at.replace(tzinfo=zone) for response in responses]
-    # The write lock and BEGIN IMMEDIATE are held, so nobody else can take these ids; explicit
-    # ids let the answers go in with executemany instead of one insert per response.
-    async with connection.execute("SELECT COALESCE(MAX(id), 0) FROM responses") as cursor:
-        row = await cursor.fetchone()
-    first = (row[0] if row else 0) + 1
-    ids = range(first, first + len(responses))
+    # Explicit ids let the answers go in with executemany instead of one insert per response.
+    ids = await reserve_ids(connection, "responses", len(responses))
     await connection.executemany(
         "INSERT INTO responses (id, respondent, agency, questionnaire, channel, status, "
         "position, started_at, updated_at, completed_at, day) "

@@ -122,8 +122,8 @@ class OfficialStore:
         """Subscribe to the weekly digest; False if already subscribed."""
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
-                "INSERT OR IGNORE INTO subscriptions (channel, user_id, language, subscribed_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO subscriptions (channel, user_id, language, subscribed_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (channel, user_id, language, now.isoformat()),
             )
             return cursor.rowcount == 1
@@ -178,8 +178,8 @@ class OfficialStore:
                 (channel, user_id, period_start),
             )
             await connection.execute(
-                "INSERT OR IGNORE INTO digest_deliveries (channel, user_id, period_start, "
-                "delivered_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO digest_deliveries (channel, user_id, period_start, "
+                "delivered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (channel, user_id, period_start, now.isoformat()),
             )
 

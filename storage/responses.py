@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from storage.database import Database
+from storage.database import Database, serialise
 from storage.rollups import add_to_monthly
 from survey.flow import (
     ExtraAnswer,
@@ -99,7 +98,9 @@ class ResponseStore:
         rows = await self._db.fetch_all(
             "SELECT r.id, r.agency, r.questionnaire, r.position, r.status, "
             "x.kind, x.key, x.value FROM responses r LEFT JOIN ("
-            " SELECT 'a' AS kind, response_id, criterion AS key, value FROM answers"
+            # One column type for the UNION (PostgreSQL insists): scale values travel as text.
+            " SELECT 'a' AS kind, response_id, criterion AS key, CAST(value AS TEXT) AS value"
+            " FROM answers"
             " UNION ALL SELECT 'e', response_id, field, value FROM extras"
             f") x ON x.response_id = r.id WHERE {where} ORDER BY r.id DESC",
             params,
@@ -113,7 +114,8 @@ class ResponseStore:
             if found["id"] != row["id"]:
                 break  # only one response can match; never mix two
             if found["kind"] == "a":
-                answers[found["key"]] = None if found["value"] == NA_CODE else found["value"]
+                value = int(found["value"])
+                answers[found["key"]] = None if value == NA_CODE else value
             elif found["kind"] == "e":
                 extras[found["key"]] = found["value"]
         status: Status = row["status"]
@@ -143,6 +145,7 @@ class ResponseStore:
         """
         stamp = now.isoformat()
         async with self._db.transaction() as connection:
+            await serialise(connection, respondent)
             if visit is not None and not await self._claim_visit(
                 connection, visit, agency, respondent, stamp
             ):
@@ -152,14 +155,15 @@ class ResponseStore:
                 "WHERE respondent = ? AND status = 'in_progress'",
                 (stamp, respondent),
             )
-            cursor = await connection.execute(
+            async with connection.execute(
                 "INSERT INTO responses (respondent, agency, questionnaire, channel, status, "
-                "position, started_at, updated_at) VALUES (?, ?, ?, ?, 'in_progress', 0, ?, ?)",
+                "position, started_at, updated_at) VALUES (?, ?, ?, ?, 'in_progress', 0, ?, ?) "
+                "RETURNING id",
                 (respondent, agency, questionnaire, channel, stamp, stamp),
-            )
-            response_id = cursor.lastrowid
-        assert response_id is not None
-        return Progress(response_id, agency, questionnaire, position=0)
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return Progress(int(row[0]), agency, questionnaire, position=0)
 
     @staticmethod
     async def _claim_visit(
@@ -167,8 +171,8 @@ class ResponseStore:
     ) -> bool:
         """Spend a visit for `respondent`; False if it is already someone else's."""
         cursor = await connection.execute(
-            "INSERT OR IGNORE INTO visits (nonce, agency, respondent, used_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO visits (nonce, agency, respondent, used_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (nonce, agency, respondent, stamp),
         )
         if cursor.rowcount == 1:
@@ -213,15 +217,19 @@ class ResponseStore:
         update: UpdateKey | None,
     ) -> None:
         if update is not None:
-            try:
-                await connection.execute(
-                    "INSERT INTO processed_updates (channel, update_id, processed_at) "
-                    "VALUES (?, ?, ?)",
-                    (update.channel, _stored_id(update), now.isoformat()),
-                )
-            except sqlite3.IntegrityError:
-                raise _Stale from None
+            # The update's id and its step commit together: a redelivery, to this or another
+            # instance, finds the id (or waits for the transaction that is inserting it).
+            cursor = await connection.execute(
+                "INSERT INTO processed_updates (channel, update_id, processed_at) "
+                "VALUES (?, CAST(? AS TEXT), ?) ON CONFLICT DO NOTHING",
+                (update.channel, _stored_id(update), now.isoformat()),
+            )
+            if cursor.rowcount != 1:
+                raise _Stale
         status = "completed" if completion else "in_progress"
+        # Compare-and-set on the position. On PostgreSQL (READ COMMITTED) a second instance's
+        # UPDATE of the same row waits for the first to commit, then re-reads the row and finds
+        # the position moved on: it updates nothing and this step is stale, as on SQLite.
         cursor = await connection.execute(
             "UPDATE responses SET position = ?, status = ?, updated_at = ?, completed_at = ?, "
             "day = ? WHERE id = ? AND position = ? AND status = 'in_progress'",
@@ -240,7 +248,8 @@ class ResponseStore:
         record = moved.record
         if isinstance(record, ScaleAnswer):
             await connection.execute(
-                "INSERT OR REPLACE INTO answers (response_id, criterion, value) VALUES (?, ?, ?)",
+                "INSERT INTO answers (response_id, criterion, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (response_id, criterion) DO UPDATE SET value = excluded.value",
                 (progress.response_id, record.criterion, _stored(record.value)),
             )
         elif isinstance(record, ExtraAnswer):
@@ -252,20 +261,22 @@ class ResponseStore:
             )
             if record.value is not None or not is_held(record.field):
                 await connection.execute(
-                    "INSERT OR REPLACE INTO extras (response_id, field, value) VALUES (?, ?, ?)",
+                    "INSERT INTO extras (response_id, field, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (response_id, field) DO UPDATE SET value = excluded.value",
                     (progress.response_id, record.field, record.value),
                 )
         if completion is not None:
             await add_to_aggregates(connection, [progress.response_id], +1)
             await connection.execute(
-                "INSERT OR REPLACE INTO resubmit_locks (lock, agency, until) VALUES (?, ?, ?)",
+                "INSERT INTO resubmit_locks (lock, agency, until) VALUES (?, ?, ?) "
+                "ON CONFLICT (lock, agency) DO UPDATE SET until = excluded.until",
                 (completion.lock, progress.agency, completion.lock_until.isoformat()),
             )
 
     async def was_processed(self, key: UpdateKey) -> bool:
         """Whether this update was handled already (a replay, or a redelivery)."""
         value = await self._db.fetch_value(
-            "SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = ?",
+            "SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = CAST(? AS TEXT)",
             (key.channel, _stored_id(key)),
         )
         return value is not None
@@ -347,6 +358,7 @@ class ResponseStore:
         stays (it holds no answers and expires), so forgetting does not reopen the window.
         """
         async with self._db.transaction() as connection:
+            await serialise(connection, respondent)
             async with connection.execute(
                 "SELECT id, status FROM responses WHERE respondent = ?", (respondent,)
             ) as cursor:
@@ -368,15 +380,17 @@ async def record_processed(
 ) -> None:
     """Within the caller's transaction: this update has been handled (again is no error)."""
     await connection.execute(
-        "INSERT OR IGNORE INTO processed_updates (channel, update_id, processed_at) "
-        "VALUES (?, ?, ?)",
+        "INSERT INTO processed_updates (channel, update_id, processed_at) "
+        "VALUES (?, CAST(? AS TEXT), ?) ON CONFLICT DO NOTHING",
         (key.channel, _stored_id(key), now.isoformat()),
     )
 
 
 def _stored_id(key: UpdateKey) -> int | str:
     """Text ids get a prefix: the column's INTEGER affinity would otherwise turn a Zalo id
-    that looks like a number ("1234e5678…") into a number, and two of them into the same one."""
+    that looks like a number ("1234e5678…") into a number, and two of them into the same one.
+    Bound as CAST(? AS TEXT): SQLite's INTEGER affinity still stores a number as a number (as
+    before), and PostgreSQL's column is text."""
     return key.update_id if isinstance(key.update_id, int) else f"t:{key.update_id}"
 
 
@@ -434,20 +448,22 @@ async def add_to_aggregates(
         ]
     await connection.executemany(
         "INSERT INTO daily_responses (agency, questionnaire, day, responses, comments) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-        "responses = responses + excluded.responses, comments = comments + excluded.comments",
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (agency, questionnaire, day) DO UPDATE SET "
+        "responses = daily_responses.responses + excluded.responses, "
+        "comments = daily_responses.comments + excluded.comments",
         totals,
     )
     await connection.executemany(
         "INSERT INTO daily_counts (agency, questionnaire, day, criterion, value, count) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agency, questionnaire, day, criterion, value) "
+        "DO UPDATE SET count = daily_counts.count + excluded.count",
         counts,
     )
     await connection.executemany(
         "INSERT INTO daily_pairs (agency, questionnaire, day, c1, c2, ss, sv, vs, vv) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-        "ss = ss + excluded.ss, sv = sv + excluded.sv, vs = vs + excluded.vs, "
-        "vv = vv + excluded.vv",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agency, questionnaire, day, c1, c2) "
+        "DO UPDATE SET ss = daily_pairs.ss + excluded.ss, sv = daily_pairs.sv + excluded.sv, "
+        "vs = daily_pairs.vs + excluded.vs, vv = daily_pairs.vv + excluded.vv",
         pairs,
     )
     await add_to_monthly(connection, totals, counts, pairs)

@@ -32,10 +32,14 @@ class _Table:
     def upsert(self) -> str:
         columns = ", ".join(("agency", "questionnaire", "month", *self.keys, *self.sums))
         marks = ", ".join("?" * (3 + len(self.keys) + len(self.sums)))
-        updates = ", ".join(f"{column} = {column} + excluded.{column}" for column in self.sums)
+        table = f"monthly_{self.name}"
+        target = ", ".join(("agency", "questionnaire", "month", *self.keys))
+        updates = ", ".join(
+            f"{column} = {table}.{column} + excluded.{column}" for column in self.sums
+        )
         return (
-            f"INSERT INTO monthly_{self.name} ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT DO UPDATE SET {updates}"
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT ({target}) DO UPDATE SET {updates}"
         )
 
     def rollup(self) -> str:

@@ -116,7 +116,7 @@ class TallyStore:
         """How many of those responses carry a free-text comment."""
         query = self._query(questionnaire, [period], agencies, _ALL_IN_ONE)
         rows, params = query.rows("responses", "comments")
-        value = await self._db.fetch_value(f"SELECT SUM(comments) FROM ({rows})", params)
+        value = await self._db.fetch_value(f"SELECT SUM(comments) FROM ({rows}) AS u", params)
         return int(value or 0)
 
     async def per_period(
@@ -156,8 +156,8 @@ class TallyStore:
             scope = "(SELECT code FROM agencies)"
         else:
             codes = tuple(sorted(set(agencies)))
-            # SQLite accepts an empty IN list (it matches nothing), so no special case is needed.
-            scope = f"({', '.join('?' * len(codes))})"
+            # An empty list matches nothing; PostgreSQL has no empty IN list, so it is (NULL).
+            scope = f"({', '.join('?' * len(codes)) or 'NULL'})"
         return _Query(questionnaire, scope, codes, _branches(periods, group))
 
     async def _sums(self, query: _Query) -> dict[Hashable, _Sums]:
@@ -167,7 +167,7 @@ class TallyStore:
         rows, params = query.rows("responses", "responses, comments")
         for row in await self._db.fetch_all(
             "SELECT g, SUM(responses) AS responses, SUM(comments) AS comments "
-            f"FROM ({rows}) GROUP BY g HAVING g IS NOT NULL AND SUM(responses) != 0",
+            f"FROM ({rows}) AS u GROUP BY g HAVING g IS NOT NULL AND SUM(responses) != 0",
             params,
         ):
             sums = groups.setdefault(row["g"], _Sums())
@@ -175,8 +175,8 @@ class TallyStore:
         # Forgotten responses leave rows summing to zero: drop them, as `tally` never makes them.
         rows, params = query.rows("counts", "criterion, value, count")
         for row in await self._db.fetch_all(
-            f"SELECT g, criterion, value, SUM(count) AS n FROM ({rows}) "
-            "GROUP BY g, criterion, value HAVING g IS NOT NULL AND n != 0",
+            f"SELECT g, criterion, value, SUM(count) AS n FROM ({rows}) AS u "
+            "GROUP BY g, criterion, value HAVING g IS NOT NULL AND SUM(count) != 0",
             params,
         ):
             counts = groups.setdefault(row["g"], _Sums()).counts
@@ -185,7 +185,7 @@ class TallyStore:
         rows, params = query.rows("pairs", "c1, c2, ss, sv, vs, vv")
         for row in await self._db.fetch_all(
             "SELECT g, c1, c2, SUM(ss) AS ss, SUM(sv) AS sv, SUM(vs) AS vs, SUM(vv) AS vv "
-            f"FROM ({rows}) GROUP BY g, c1, c2 HAVING g IS NOT NULL AND SUM(vv) != 0",
+            f"FROM ({rows}) AS u GROUP BY g, c1, c2 HAVING g IS NOT NULL AND SUM(vv) != 0",
             params,
         ):
             moments = PairMoments(row["ss"], row["sv"], row["vs"], row["vv"])

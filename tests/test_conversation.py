@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AgencyEntry, Settings, StorageSection
+from bot.config import AgencyEntry, Settings
 from bot.services import Services, open_services
 from handlers.conversation import Conversation
 from handlers.replies import Citizen, Reply, pseudonym
@@ -17,6 +17,7 @@ from survey import actions
 from survey.flow import steps
 from survey.models import Language
 from survey.screens import Choice, Screen
+from tests.postgres_support import storage_at
 
 NOW = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
 AGENCIES = (
@@ -31,8 +32,8 @@ LONE_SCALE_DIGIT = re.compile(r"^[1-5](?!\d)")
 
 
 @pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(storage=StorageSection(path=tmp_path / "sipas.sqlite"), agencies=AGENCIES)
+async def services(tmp_path: Path, database_target: Path | str) -> AsyncIterator[Services]:
+    settings = Settings(storage=storage_at(database_target, tmp_path), agencies=AGENCIES)
     opened = await open_services(settings)
     yield opened
     await opened.close()

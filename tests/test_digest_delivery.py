@@ -6,10 +6,10 @@ the chart is a stub except where the PNG itself is under test.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
-import sqlite3
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +50,7 @@ from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.period import Period
 from survey.texts import say
+from tests.postgres_support import query_rows, storage_at
 from tests.telegram_fakes import Call, RecordingRequest, feed, text_update
 
 ADMIN, OFFICIAL_A, STRANGER = 111, 222, 333
@@ -128,7 +129,7 @@ class FlakyRequest(RecordingRequest):
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_target: Path | str) -> Settings:
     base = Settings(
         telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
         agencies=(
@@ -141,8 +142,7 @@ def settings(tmp_path: Path) -> Settings:
             OfficialEntry(telegram_id=OFFICIAL_A, agencies=(A,)),
         ),
     )
-    storage = base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
+    return base.model_copy(update={"storage": storage_at(database_target, tmp_path)})
 
 
 @pytest.fixture(autouse=True)
@@ -230,9 +230,9 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
 
 
 def deliveries(settings: Settings) -> list[tuple[str, str]]:
-    with sqlite3.connect(settings.storage.path) as db:
-        rows = db.execute("SELECT user_id, period_start FROM digest_deliveries ORDER BY 1, 2")
-        return list(rows)
+    return query_rows(
+        settings.storage, "SELECT user_id, period_start FROM digest_deliveries ORDER BY 1, 2"
+    )
 
 
 # Schedule -----------------------------------------------------------------------------------
@@ -331,6 +331,20 @@ async def test_a_second_run_and_a_restart_send_nothing_more(
         assert report.sent == []
         assert restarted.request.sends() == []
     assert deliveries(settings) == [(str(ADMIN), "2026-09-28")]
+
+
+async def test_two_instances_delivering_at_once_send_each_digest_once(
+    harness: Harness, settings: Settings
+) -> None:
+    """Both instances run the schedule on one database: each official still gets one digest."""
+    await harness.subscribe(ADMIN)
+    await harness.subscribe(OFFICIAL_A, "en")
+    async with running(settings, harness.clock) as other:
+        first, second = await asyncio.gather(harness.deliver(), other.deliver())
+        photos = [chat for chat, _ in harness.request.photos + other.request.photos]
+    assert sorted(first.sent + second.sent) == sorted([str(ADMIN), str(OFFICIAL_A)])
+    assert sorted(photos) == sorted([ADMIN, OFFICIAL_A])
+    assert deliveries(settings) == [(str(ADMIN), "2026-09-28"), (str(OFFICIAL_A), "2026-09-28")]
 
 
 async def test_after_downtime_only_the_latest_missed_digest_is_sent_once(

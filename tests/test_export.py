@@ -28,6 +28,7 @@ from storage.migrations import migrate
 from storage.responses import ResponseStore
 from survey.paper import PaperResponse
 from survey.period import Period
+from tests.postgres_support import storage_at
 
 
 async def export(
@@ -39,7 +40,7 @@ async def export(
     tables: list[IndexTable],
 ) -> Path:
     """The export file as the CLI writes it, with hand-made index tables."""
-    database = await Database.open(settings.storage.path)
+    database = await Database.open(settings.storage.location)
     try:
         await migrate(database)
         data = await export_rows(database, period, agencies)
@@ -85,39 +86,37 @@ OUTSIDE = [
 
 
 @pytest.fixture
-async def settings(tmp_path: Path) -> Settings:
+async def settings(tmp_path: Path, database_target: Path | str) -> Settings:
     base = Settings(
         agencies=(
             AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
             AgencyEntry(code="so_tu_phap", name="Sở Tư pháp", questionnaire="counter-5"),
         ),
     )
-    settings = base.model_copy(
-        update={"storage": base.storage.model_copy(update={"path": tmp_path / "db.sqlite"})}
-    )
-    database = await Database.open(settings.storage.path)
+    settings = base.model_copy(update={"storage": storage_at(database_target, tmp_path)})
+    database = await Database.open(settings.storage.location)
     await migrate(database)
     await ResponseStore(database).sync_agencies(
         [("ubnd_xa_a", "UBND xã A", "sipas-2023"), ("so_tu_phap", "Sở Tư pháp", "counter-5")]
     )
     await store_paper_responses(database, [*IN_OCTOBER, *OUTSIDE], ZONE, NOW)
     async with database.transaction() as connection:
-        cursor = await connection.execute(
+        [(response_id,)] = await connection.execute_fetchall(
             "INSERT INTO responses (respondent, agency, questionnaire, channel, status, position, "
             "started_at, updated_at, completed_at, day) VALUES (?, 'so_tu_phap', 'counter-5', "
-            "'telegram', 'completed', 7, ?, ?, ?, '2026-10-20')",
+            "'telegram', 'completed', 7, ?, ?, ?, '2026-10-20') RETURNING id",
             (RESPONDENT, *["2026-10-20T10:00:00+07:00"] * 3),
         )
         await connection.executemany(
             "INSERT INTO answers (response_id, criterion, value) VALUES (?, ?, 5)",
-            [(cursor.lastrowid, c) for c in COUNTER],
+            [(response_id, c) for c in COUNTER],
         )
     await database.close()
     return settings
 
 
 async def test_export_rows_selects_the_period_and_agencies(settings):
-    database = await Database.open(settings.storage.path)
+    database = await Database.open(settings.storage.location)
     try:
         everything = await export_rows(database, OCTOBER, None)
         one = await export_rows(database, OCTOBER, ["so_tu_phap"])
@@ -216,12 +215,14 @@ async def test_an_empty_period_still_writes_the_header_and_index(settings, tmp_p
 
 
 async def test_xlsx_export_succeeds_with_control_characters_stored_before_cleaning(
-    settings, tmp_path
+    settings, tmp_path, engine
 ):
+    if engine == "postgresql":
+        pytest.skip("PostgreSQL text cannot hold NUL: only a SQLite database has such rows")
     # Rows stored before comments were cleaned: XML cannot hold \x0b, \x1b, \x00 or a
     # C1 control, and openpyxl refused the whole file (a "system error" for every export).
     raw = "Chờ\x0b lâu\x1b[31m quá\x00 \x85=1"
-    database = await Database.open(settings.storage.path)
+    database = await Database.open(settings.storage.location)
     try:
         async with database.transaction() as connection:
             await connection.execute(

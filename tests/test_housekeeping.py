@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from bot.config import AgencyEntry, PrivacySection, Settings
+from bot.config import AgencyEntry, PrivacySection, Settings, StorageSection
 from bot.housekeeping import tidy
 from bot.services import open_services
 from storage.imports import store_paper_responses
 from survey.flow import Moved, ScaleAnswer
 from survey.paper import PaperResponse
+from tests.postgres_support import query_rows, storage_at
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
-def settings_for(tmp_path: Path, retention_days: int) -> Settings:
+def settings_for(
+    tmp_path: Path, retention_days: int, target: Path | str | None = None
+) -> Settings:
     base = Settings(agencies=(AgencyEntry(code="a", name="A", questionnaire="counter-5"),))
     return base.model_copy(
         update={
-            "storage": base.storage.model_copy(update={"path": tmp_path / "h.sqlite"}),
+            "storage": storage_at(target or tmp_path / "h.sqlite", tmp_path),
             "privacy": base.privacy.model_copy(
                 update={"secret": SecretStr("x" * 16), "retention_days": retention_days}
             ),
@@ -40,13 +42,14 @@ def form(day: date) -> PaperResponse:
     )
 
 
-def count(path: Path, sql: str) -> int:
-    with sqlite3.connect(path) as db:
-        return int(db.execute(sql).fetchone()[0])
+def count(storage: StorageSection, sql: str) -> int:
+    return int(query_rows(storage, sql)[0][0])
 
 
-async def test_retention_deletes_old_responses_but_keeps_the_index(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, retention_days=30)
+async def test_retention_deletes_old_responses_but_keeps_the_index(
+    tmp_path: Path, database_target: Path | str
+) -> None:
+    settings = settings_for(tmp_path, retention_days=30, target=database_target)
     services = await open_services(settings)
     try:
         forms = [form(date(2026, 9, 1)), form(date(2026, 11, 20))]
@@ -54,14 +57,16 @@ async def test_retention_deletes_old_responses_but_keeps_the_index(tmp_path: Pat
         assert await tidy(services, NOW) == 1
     finally:
         await services.close()
-    path = settings.storage.path
+    path = settings.storage
     assert count(path, "SELECT count(*) FROM responses") == 1
     assert count(path, "SELECT count(*) FROM answers") == 5
     assert count(path, "SELECT sum(responses) FROM daily_responses") == 2  # counts stay
 
 
-async def test_without_retention_nothing_is_deleted(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, retention_days=0)
+async def test_without_retention_nothing_is_deleted(
+    tmp_path: Path, database_target: Path | str
+) -> None:
+    settings = settings_for(tmp_path, retention_days=0, target=database_target)
     services = await open_services(settings)
     try:
         await store_paper_responses(
@@ -70,13 +75,13 @@ async def test_without_retention_nothing_is_deleted(tmp_path: Path) -> None:
         assert await tidy(services, NOW) == 0
     finally:
         await services.close()
-    assert count(settings.storage.path, "SELECT count(*) FROM responses") == 1
+    assert count(settings.storage, "SELECT count(*) FROM responses") == 1
 
 
 async def test_unfinished_responses_expire_after_a_week_idle_and_counts_stay(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, database_target: Path | str
 ) -> None:
-    settings = settings_for(tmp_path, retention_days=0)
+    settings = settings_for(tmp_path, retention_days=0, target=database_target)
     assert settings.privacy.expire_unfinished_days == 7  # the default
     services = await open_services(settings)
     store = services.responses
@@ -96,7 +101,7 @@ async def test_unfinished_responses_expire_after_a_week_idle_and_counts_stay(
         await answered("resuming", NOW - 10 * day, NOW - 6 * day)  # touched within the week
         await store.start_response("restarter", "telegram", "a", "counter-5", NOW - 9 * day)
         await store.start_response("restarter", "telegram", "a", "counter-5", NOW - 8 * day)
-        path = settings.storage.path
+        path = settings.storage
         before = count(path, "SELECT sum(responses) FROM daily_responses")
         assert count(path, "SELECT count(*) FROM responses WHERE status = 'cancelled'") == 1
         with caplog.at_level(logging.INFO, logger="bot.housekeeping"):

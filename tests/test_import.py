@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import psycopg
 import pytest
 
 from bot.config import AgencyEntry, Settings
@@ -22,6 +23,7 @@ from storage.migrations import migrate
 from storage.responses import ResponseStore
 from survey.paper import PaperFormError, PaperResponse, parse_paper_forms
 from survey.tally import tally
+from tests.postgres_support import connect_sync, storage_at
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -34,15 +36,14 @@ QUESTIONNAIRES = {"ubnd_xa_a": SIPAS, "so_tu_phap": COUNTER}
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_target: Path | str) -> Settings:
     base = Settings(
         agencies=(
             AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
             AgencyEntry(code="so_tu_phap", name="Sở Tư pháp", questionnaire="counter-5"),
         ),
     )
-    storage = base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
+    return base.model_copy(update={"storage": storage_at(database_target, tmp_path)})
 
 
 def sipas_row(submitted: str, seed: int, *extras: str) -> list[str]:
@@ -76,12 +77,12 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> 
 
 
 def table_count(settings: Settings, table: str) -> int:
-    with sqlite3.connect(settings.storage.path) as db:
+    with connect_sync(settings.storage) as db:
         return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 def stored_nothing(settings: Settings) -> bool:
-    if not settings.storage.path.exists():
+    if settings.storage.url is None and not settings.storage.path.exists():
         return True
     tables = ("responses", "answers", "extras", "daily_responses", "daily_counts", "daily_pairs")
     return all(table_count(settings, table) == 0 for table in tables)
@@ -101,7 +102,7 @@ def expected_answers(rows: list[list[str]]) -> dict[tuple[str, str], list[dict[s
 
 
 def assert_aggregates_match(settings: Settings, rows: list[list[str]]) -> None:
-    with sqlite3.connect(settings.storage.path) as db:
+    with connect_sync(settings.storage) as db:
         for (agency, day), answers in expected_answers(rows).items():
             expected = tally(answers)
             counts = {
@@ -143,7 +144,7 @@ async def test_good_csv_imports_every_response_with_its_aggregates(settings, tmp
     assert table_count(settings, "responses") == EXPECTED
     assert table_count(settings, "answers") == 4 * len(CRITERIA) + 2 * len(COUNTER.criterion_ids)
     assert_aggregates_match(settings, GOOD_ROWS)
-    with sqlite3.connect(settings.storage.path) as db:
+    with connect_sync(settings.storage) as db:
         heads = db.execute(
             "SELECT respondent, channel, status, completed_at, day FROM responses ORDER BY id"
         ).fetchall()
@@ -336,15 +337,15 @@ def test_a_value_in_an_unnamed_column_is_a_problem():
     ]
 
 
-async def test_a_storage_failure_stores_nothing(tmp_path):
-    database = await Database.open(tmp_path / "db.sqlite")
+async def test_a_storage_failure_stores_nothing(database_target):
+    database = await Database.open(database_target)
     await migrate(database)
     await ResponseStore(database).sync_agencies([("ubnd_xa_a", "UBND xã A", "sipas-2023")])
     good = parse_paper_forms(HEADER, [(2, GOOD_ROWS[0])], QUESTIONNAIRES)
     # An agency the database does not know breaks the foreign key half-way through.
     orphan = PaperResponse(3, "gone", "counter-5", 7, datetime(2026, 10, 5), {}, {})
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.ForeignKeyViolation)):
         await store_paper_responses(database, [*good, orphan], ZONE, NOW)
 
     assert await database.fetch_value("SELECT COUNT(*) FROM responses") == 0

@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import re
-import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ from bot.config import (
     AgencyEntry,
     OfficialEntry,
     Settings,
-    StorageSection,
     SurveySection,
     TelegramSection,
 )
@@ -41,6 +39,7 @@ from survey.access import within_scope
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
+from tests.postgres_support import query_rows, storage_at, stored_bytes
 from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update, user
 
 ADMIN = 1001
@@ -163,20 +162,17 @@ class Chat:
         return [(name, data) for chat, name, data in self.request.documents if chat == user_id]
 
     def count(self, table: str) -> int:
-        with sqlite3.connect(self.settings.storage.path) as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return int(query_rows(self.settings.storage, f"SELECT count(*) FROM {table}")[0][0])
 
     def stored_bytes(self) -> bytes:
-        path = Path(self.settings.storage.path)
-        wal = Path(f"{path}-wal")
-        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        return stored_bytes(self.settings.storage)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_target: Path | str) -> Settings:
     return Settings(
         telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        storage=StorageSection(path=tmp_path / "sipas.sqlite"),
+        storage=storage_at(database_target, tmp_path),
         survey=SurveySection(min_responses=3),
         agencies=(
             AgencyEntry(code=A, name="UBND xã A"),
@@ -492,8 +488,7 @@ async def test_wrong_codes_are_logged_under_a_pseudonym_only(
     text = caplog.text + "\n".join(logged)
     assert str(STRANGER) not in text
     assert "ABCD" not in text  # nor the code that was tried
-    with sqlite3.connect(chat.settings.storage.path) as db:
-        stored = db.execute("SELECT who FROM register_failures").fetchall()
+    stored = query_rows(chat.settings.storage, "SELECT who FROM register_failures")
     assert len(stored) == 5
     assert all(str(STRANGER) not in who for (who,) in stored)
 
@@ -513,8 +508,7 @@ async def test_a_copy_of_the_database_does_not_reveal_outstanding_invite_codes(
     """Codes have 32^8 values: a plain hash of each is a table anyone can build, so the stored
     hash is keyed with the privacy secret and matches none of the plain hashes of the code."""
     code = await invite(chat, A)
-    with sqlite3.connect(chat.settings.storage.path) as db:
-        [(stored,)] = db.execute("SELECT code_hash FROM invites").fetchall()
+    [(stored,)] = query_rows(chat.settings.storage, "SELECT code_hash FROM invites")
     normal = code.replace("-", "")
     for plain in (normal, code, normal.lower()):
         for digest in (hashlib.sha256, hashlib.sha1, hashlib.md5):

@@ -23,8 +23,8 @@ ALICE, BOB = "a" * 64, "b" * 64
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(tmp_path / "data" / "sipas.sqlite")
+async def database(blank_target: Path | str) -> AsyncIterator[Database]:
+    db = await Database.open(blank_target)
     await migrate(db, now=NOW)
     yield db
     await db.close()
@@ -125,9 +125,13 @@ async def _count(database: Database, table: str) -> int:
     return value
 
 
-async def test_a_new_database_uses_wal_and_foreign_keys(database: Database) -> None:
-    assert await database.fetch_value("PRAGMA journal_mode") == "wal"
-    assert await database.fetch_value("PRAGMA foreign_keys") == 1
+async def test_a_new_sqlite_database_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "sipas.sqlite")
+    try:
+        assert await database.fetch_value("PRAGMA journal_mode") == "wal"
+        assert await database.fetch_value("PRAGMA foreign_keys") == 1
+    finally:
+        await database.close()
 
 
 async def test_migrations_are_recorded_and_applied_once(database: Database) -> None:

@@ -72,7 +72,7 @@ def random_answers(rng: random.Random, questionnaire: Questionnaire) -> dict[str
     return {criterion: rng.choice(values) for criterion in questionnaire.criterion_ids}
 
 
-async def open_database(path: Path) -> Database:
+async def open_database(path: Path | str) -> Database:
     database = await Database.open(path)
     await migrate(database)
     await ResponseStore(database).sync_agencies(AGENCIES)
@@ -80,8 +80,8 @@ async def open_database(path: Path) -> Database:
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "sipas.sqlite")
+async def database(database_target: Path | str) -> AsyncIterator[Database]:
+    database = await open_database(database_target)
     yield database
     await database.close()
 

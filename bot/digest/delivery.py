@@ -25,6 +25,7 @@ from bot.services import Services
 from handlers.delivery import DigestChannel, SendOutcome, send_parts
 from handlers.metrics import count_digest
 from handlers.retry import Clock, Sleep
+from storage.claims import DIGEST_LEASE, lease, release
 from survey.period import Period, last_full_week
 
 log = logging.getLogger(__name__)
@@ -115,12 +116,19 @@ async def deliver_due_digests(
         if await store.delivered(channel, user_id, period.start.isoformat()):
             report.already.append(user_id)
             continue
+        # Several instances run this schedule: the one holding the lease sends (exactly once).
+        job = f"digest:{channel}:{user_id}"
+        if not await lease(services.database, job, period.start.isoformat(), now, DIGEST_LEASE):
+            report.already.append(user_id)
+            continue
         try:
             outcome = await _deliver(sender, services, recipient, period, sleep)
         except Exception:
             # One official's broken digest must not hold up everyone else's; still due.
             log.exception("digest for official %s:%s could not be built", channel, user_id)
             outcome = "failed"
+        if outcome != "sent":  # still due: the next try (here or on another instance) may go
+            await release(services.database, job, period.start.isoformat())
         if outcome == "sent":
             await store.record_delivery(channel, user_id, period.start.isoformat(), now)
         elif outcome == "blocked":

@@ -22,7 +22,7 @@ from bot.web.security import sign_report_link as _sign
 from bot.webhooks import MAX_BODY
 from handlers import metrics
 from handlers.scores import UnknownAgency
-from storage.health import check_health
+from storage.health import health, latest_version
 from survey.period import Period, parse_period
 from survey.texts import say
 
@@ -202,14 +202,14 @@ class HealthPage(Page):
     rate_limited = False
 
     async def get(self) -> None:
-        health = await check_health(self.context.services.database)
+        state = await health(self.context.services.database)
         body = {
-            "ok": health.current,
-            "database": "reachable" if health.reachable else "unreachable",
-            "migrations": {"applied": health.version, "latest": health.latest},
+            "ok": state.ok,
+            "database": "reachable" if state.reachable else "unreachable",
+            "migrations": {"latest": latest_version(), "pending": list(state.pending)},
             "channels": dict(self.context.channels()),
         }
-        self.set_status(200 if health.current else 503)
+        self.set_status(200 if state.ok else 503)
         self.set_header("Content-Type", "application/json")
         self.finish(body)
 
