@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _force(qr, "overwrite an existing poster file")
     qr.add_argument(
         "--channel",
-        choices=("telegram", "zalo", "web"),
+        choices=("telegram", "zalo", "zalo-oa", "web"),
         default="telegram",
         help="the app citizens open (default telegram; web: the bot's web page)",
     )
@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--zalo-url",
         metavar="URL",
         help="with --channel zalo (required): the link to the bot's chat, from Zalo Bot Creator",
+    )
+    qr.add_argument(
+        "--oa-url",
+        metavar="URL",
+        help="with --channel zalo-oa (required): the link to the Official Account's chat",
     )
     return parser
 
@@ -140,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     settings.zalo.secret_token,
                     settings.privacy.secret,
                     settings.storage.url,
+                    settings.zalo_oa.app_secret,
+                    settings.zalo_oa.oa_secret_key,
+                    settings.zalo_oa.refresh_token,
                 )
                 if secret is not None
             ]
@@ -152,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_telegram(settings)
         if args.command == "run" and zalo is not None:
             return _run_zalo(settings)
+        if args.command == "run" and settings.zalo_oa.enabled:
+            return _run_oa(settings)
         return asyncio.run(commands.dispatch(args, settings))
     except (ConfigError, QuestionnaireError, StorageError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -192,6 +202,21 @@ def _run_zalo(settings: Settings) -> int:
     except OSError as error:  # the webhook or chart port is taken or not allowed
         where = f"{settings.zalo.listen}:{settings.zalo.port}"
         print(f"error: cannot listen on {where} ([zalo] listen, port): {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_oa(settings: Settings) -> int:
+    from bot.zalo_oa.channel import run_oa  # imported only when it is used
+
+    try:
+        asyncio.run(run_oa(settings))
+    except OSError as error:  # the webhook port is taken or not allowed
+        oa = settings.zalo_oa
+        print(
+            f"error: cannot listen on {oa.listen}:{oa.port} ([zalo_oa] listen, port): {error}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -108,6 +108,13 @@ def check_config(settings: Settings) -> int:
         print("  zalo: off (no token)")
     web = settings.web
     print(f"  web: {web.public_url} on {web.listen}:{web.port}" if web.enabled else "  web: off")
+    oa = settings.zalo_oa
+    if oa.enabled:
+        print(
+            f"  zalo_oa: app {oa.app_id} via {oa.base_url}, webhook {oa.listen}:{oa.port}{oa.path}"
+        )
+    else:
+        print("  zalo_oa: off (no app_id)")
     if settings.storage.url is not None:
         print(f"  database: PostgreSQL {describe_url(settings.storage.url.get_secret_value())}")
     else:
@@ -212,6 +219,25 @@ async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
 async def _write_qr(
     settings: Settings, args: argparse.Namespace, agency_name: str, payload: str, out: Path
 ) -> int:
+    if args.channel == "zalo-oa":
+        # An OA link takes no start payload either: the poster prints the code to send.
+        if not (args.oa_url or "").startswith(("https://", "http://")):
+            print(
+                "error: --channel zalo-oa needs --oa-url URL, the https:// link to the Official "
+                "Account's chat (e.g. https://zalo.me/<OA id>)",
+                file=sys.stderr,
+            )
+            return 2
+        message = zalo_message(payload)
+        out = write_zalo_poster(agency_name, args.oa_url, message, out)
+        print(f"wrote {out} ({args.oa_url}; the citizen sends: {message})")
+        return 0
+    if args.oa_url is not None:
+        print(
+            "error: --oa-url is for an Official Account poster; add --channel zalo-oa",
+            file=sys.stderr,
+        )
+        return 2
     if args.channel == "zalo":
         # Zalo has no start payload: the QR opens the chat, the poster says what to send.
         if not (args.zalo_url or "").startswith(("https://", "http://")):

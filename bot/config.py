@@ -33,6 +33,9 @@ ENV_ZALO_TOKEN = "SIPAS_ZALO_TOKEN"
 ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
 ENV_SECRET = "SIPAS_SECRET"
 ENV_DATABASE_URL = "SIPAS_DATABASE_URL"
+ENV_ZALO_APP_SECRET = "SIPAS_ZALO_APP_SECRET"
+ENV_ZALO_OA_SECRET = "SIPAS_ZALO_OA_SECRET"
+ENV_ZALO_OA_REFRESH_TOKEN = "SIPAS_ZALO_OA_REFRESH_TOKEN"
 EXAMPLE_SECRET = "change-this-secret-before-going-live"
 
 
@@ -226,6 +229,49 @@ class WebSection(_Section):
         return self.public_url is not None
 
 
+class ZaloOaSection(_Section):
+    """A Zalo Official Account (OA Open API v3): OAuth app, webhook signature, listener."""
+
+    app_id: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
+    app_secret: SecretStr | None = None
+    oa_secret_key: SecretStr | None = None
+    refresh_token: SecretStr | None = None  # the first consent only; the database keeps its heirs
+    base_url: str = "https://openapi.zalo.me"
+    oauth_url: str = "https://oauth.zaloapp.com"
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8446, ge=1, le=65535)
+    path: str = Field(default="/zalo-oa/webhook", pattern=r"^/[A-Za-z0-9/_.-]{0,200}$")
+
+    @field_validator("app_id", "app_secret", "oa_secret_key", "refresh_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("base_url", "oauth_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an http(s):// URL with a host")
+        return value.rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        return self.app_id is not None
+
+    @model_validator(mode="after")
+    def _complete(self) -> ZaloOaSection:
+        if self.app_id is None:
+            return self
+        for key, env in (
+            ("app_secret", ENV_ZALO_APP_SECRET),
+            ("oa_secret_key", ENV_ZALO_OA_SECRET),
+        ):
+            if getattr(self, key) is None:
+                raise _KeyedError(f"zalo_oa.{key}", f"required with app_id (or set {env})")
+        return self
+
+
 class SurveySection(_Section):
     questionnaire: str = "sipas-2023"
     questionnaire_files: Annotated[tuple[Path, ...], BeforeValidator(_no_nul)] = ()
@@ -315,6 +361,7 @@ class Settings(_Section):
     bot: BotSection = BotSection()
     telegram: TelegramSection = TelegramSection()
     zalo: ZaloSection = ZaloSection()
+    zalo_oa: ZaloOaSection = ZaloOaSection()
     web: WebSection = WebSection()
     storage: StorageSection = StorageSection()
     survey: SurveySection = SurveySection()
@@ -361,6 +408,9 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         ("zalo", "token", ENV_ZALO_TOKEN),
         ("privacy", "secret", ENV_SECRET),
         ("storage", "url", ENV_DATABASE_URL),
+        ("zalo_oa", "app_secret", ENV_ZALO_APP_SECRET),
+        ("zalo_oa", "oa_secret_key", ENV_ZALO_OA_SECRET),
+        ("zalo_oa", "refresh_token", ENV_ZALO_OA_REFRESH_TOKEN),
     ):
         value = environ.get(variable)
         # A section that is not a table is left for validation to report with its key.
@@ -384,7 +434,11 @@ def refuse_published_secret(settings: Settings) -> None:
     """
     if settings.privacy.secret.get_secret_value() != EXAMPLE_SECRET:
         return
-    tokens = {"telegram": settings.telegram.token, "zalo": settings.zalo.token}
+    tokens = {
+        "telegram": settings.telegram.token,
+        "zalo": settings.zalo.token,
+        "zalo_oa": settings.zalo_oa.app_secret if settings.zalo_oa.enabled else None,
+    }
     channels = [name for name, token in tokens.items() if token is not None]
     if channels:
         raise ConfigError(

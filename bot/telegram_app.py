@@ -21,6 +21,9 @@ from bot.telegram_webhook import WebhookUpdater
 from bot.web.server import start_web, stop_web
 from bot.zalo.channel import ZaloChannel, build_channel
 from bot.zalo.digest import zalo_digest
+from bot.zalo_oa.channel import OaChannel
+from bot.zalo_oa.channel import build_channel as build_oa_channel
+from bot.zalo_oa.digest import oa_digest
 from handlers.retry import Clock
 from handlers.telegram.citizens import CHANNEL as TELEGRAM
 from handlers.telegram.citizens import add_citizen_handlers
@@ -31,6 +34,7 @@ from handlers.telegram.menus import publish_citizen_menus, publish_official_menu
 from handlers.telegram.officials import add_official_handlers
 from handlers.telegram.ordering import PerUserUpdateProcessor
 from handlers.text.zalo import CHANNEL as ZALO
+from handlers.zalo_oa import CHANNEL as ZALO_OA
 from survey.access import Official
 from survey.digest import RenderedDigest
 from survey.models import Language
@@ -54,6 +58,7 @@ class Run:
     jobs: Jobs | None = None
     zalo: ZaloChannel | None = None
     web: HTTPServer | None = None
+    oa: OaChannel | None = None
 
 
 def run_of(application: TelegramApp) -> Run:
@@ -126,6 +131,10 @@ async def on_startup(application: TelegramApp) -> None:
         run.zalo = zalo = build_channel(settings.zalo, services.text_chat(ZALO), clock)
         await zalo.start()
         jobs.add_channel(ZALO, zalo_digest(zalo.api, settings.zalo))
+    if settings.zalo_oa.enabled:  # the Official Account too
+        run.oa = oa = build_oa_channel(settings.zalo_oa, services, clock)
+        await oa.start()
+        jobs.add_channel(ZALO_OA, oa_digest(oa, clock))
     jobs.start(paused=not run.run_jobs)
     await publish_citizen_menus(application.bot, settings.bot.default_language)
     for official in configured_officials(settings):
@@ -134,7 +143,7 @@ async def on_startup(application: TelegramApp) -> None:
 
 
 async def on_shutdown(application: TelegramApp) -> None:
-    """post_shutdown: stop the jobs and Zalo, close storage."""
+    """post_shutdown: stop the jobs, Zalo and the OA, close storage."""
     run = run_of(application)
     await stop_web(run.web)
     run.web = None
@@ -144,6 +153,9 @@ async def on_shutdown(application: TelegramApp) -> None:
         jobs.stop()
     if zalo is not None:
         await zalo.stop()
+    oa, run.oa = run.oa, None
+    if oa is not None:
+        await oa.stop()
     if services is not None:
         await services.close()
 

@@ -203,9 +203,10 @@ class Conversation:
         )
 
     async def _for_text(self, citizen: Citizen, reply: Reply) -> Reply:
-        """`reply` with what a channel without buttons renders it with: the language, and the
-        question still open when the reply itself asks nothing (and did not pause)."""
-        if reply.language is not None or not self.typed(citizen):
+        """`reply` with what a channel that cannot edit (no buttons, or the Zalo OA's) renders
+        it with: the language, and the question still open when the reply itself asks nothing
+        (and did not pause)."""
+        if reply.language is not None or capabilities(citizen.channel).edits:
             return reply
         shown = (*reply.screens, *((reply.replace,) if reply.replace else ()))
         if reply.paused or any(screen.choices for screen in shown):

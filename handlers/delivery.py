@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from handlers.retry import Sleep, Wait, call_with_retry
 from survey.digest import RenderedDigest
 
-SendOutcome = Literal["sent", "blocked", "failed", "rejected"]
+SendOutcome = Literal["sent", "blocked", "failed", "rejected", "undeliverable"]
 Send = Callable[[], Awaitable[object]]
 PartsDelivered = Callable[[int], Awaitable[None]]
 """Called after each delivered message with how many of the digest's messages the official has."""
@@ -23,6 +24,8 @@ class DigestChannel:
     messages: Callable[[str, RenderedDigest], list[Send]]
     wait_after: Callable[[Exception], Wait]
     outcome_of: Callable[[Exception], SendOutcome | None]  # None: not a refusal; it propagates
+    # Records an "undeliverable" one (user id, period start, now): not free to send, not sent.
+    undeliverable: Callable[[str, str, datetime], Awaitable[object]] | None = None
 
 
 async def send_parts(

@@ -336,6 +336,43 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(
+        9,
+        "zalo official account tokens and reply windows",
+        """
+        -- The OA's OAuth tokens: one row. The refresh token is single-use, so each new one is
+        -- written here before the access token that came with it is used. `version` changes
+        -- on every write: a refresher claims the row (lease_owner, lease_until) by a
+        -- compare-and-set on it, so one instance refreshes while the others wait.
+        -- `seed_hash` is the SHA-256 of the config's refresh_token the row started from: a
+        -- different one in the config means an admin consented again.
+        CREATE TABLE oa_tokens (
+            slot TEXT PRIMARY KEY,
+            access_token TEXT,
+            expires_at TEXT,
+            refresh_token TEXT NOT NULL,
+            seed_hash TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            lease_owner TEXT,
+            lease_until TEXT,
+            refused_at TEXT,
+            updated_at TEXT NOT NULL
+        );
+        -- When each OA official last wrote (keyed pseudonym, never the Zalo id): the free
+        -- reply window a digest may use. Citizens' messages are not recorded here.
+        CREATE TABLE oa_inbound (
+            respondent TEXT PRIMARY KEY,
+            last_at TEXT NOT NULL
+        );
+        -- A week's digest an OA official could not get free (their reply window was closed).
+        CREATE TABLE oa_undeliverable (
+            user_id TEXT NOT NULL,
+            period_start TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, period_start)
+        );
+        """,
+    ),
+    Migration(
         11,
         "claims of scheduled work",
         _CLAIMS,

@@ -26,6 +26,11 @@ TELEGRAM = Capabilities(
 ZALO = Capabilities(
     buttons=False, edits=False, text_limit=2000, deep_links=False, photos="url", ids="text"
 )
+# Zalo Official Account: `oa.query.hide` buttons that come back as typed text, no edits,
+# 2,000 characters, no chart (an image needs an upload API the channel does not use yet).
+ZALO_OA = Capabilities(
+    buttons=True, edits=False, text_limit=2000, deep_links=False, photos="none", ids="text"
+)
 TERMINAL = Capabilities(
     buttons=False,
     edits=False,
@@ -40,7 +45,13 @@ TERMINAL = Capabilities(
 WEB = Capabilities(
     buttons=True, edits=False, text_limit=100_000, deep_links=True, photos="url", ids="text"
 )
-CHANNELS = {"telegram": TELEGRAM, "zalo": ZALO, "terminal": TERMINAL, "web": WEB}
+CHANNELS = {
+    "telegram": TELEGRAM,
+    "zalo": ZALO,
+    "zalo_oa": ZALO_OA,
+    "terminal": TERMINAL,
+    "web": WEB,
+}
 
 
 def capabilities(channel: str) -> Capabilities:

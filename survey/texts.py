@@ -182,6 +182,11 @@ _VI: dict[str, str] = {
     "numbered_choice": "👉 Gõ số của lựa chọn.",
     "numbered_back": "Gõ «quay lại» để sửa câu trước.",
     "numbered_help": "Hướng dẫn",
+    "oa_scale_hint": "👉 Bấm một nút bên dưới, hoặc gõ số từ 1 đến 5.",
+    "oa_unavailable": (
+        "Xin lỗi, kênh Zalo này tạm thời gián đoạn. Câu trả lời của bạn chưa được ghi; "
+        "vui lòng thử lại sau."
+    ),
     "export_elsewhere": (
         "Kênh này không gửi được tệp. Dùng lệnh /export trên Telegram, hoặc trên máy chủ: "
         "python -m bot export --period {period} --out bao-cao.xlsx"
@@ -408,6 +413,11 @@ _EN: dict[str, str] = {
     "numbered_choice": "👉 Type the number of your choice.",
     "numbered_back": "Type “back” to change the previous answer.",
     "numbered_help": "Help",
+    "oa_scale_hint": "👉 Tap a button below, or type a number from 1 to 5.",
+    "oa_unavailable": (
+        "Sorry, this Zalo channel is temporarily unavailable. Your answer was not recorded; "
+        "please try again later."
+    ),
     "export_elsewhere": (
         "This channel cannot send files. Use /export on Telegram, or on the server: "
         "python -m bot export --period {period} --out report.xlsx"

@@ -191,7 +191,7 @@ TELEGRAM_HOMES = (
     "bot/__main__.py",
 )
 """The Telegram adapter package and the wiring that builds, runs and reports on the Application."""
-HTTPX_HOMES = ("bot/zalo/api.py",)
+HTTPX_HOMES = ("bot/zalo/api.py", "bot/zalo_oa/api.py")
 """The Zalo client; nothing else talks HTTP itself (the Bot API goes through PTB)."""
 
 

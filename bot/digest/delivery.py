@@ -82,11 +82,20 @@ class DeliveryReport:
     failed: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    undeliverable: list[str] = field(default_factory=list)  # e.g. a Zalo OA window closed
 
     def summary(self) -> str:
         counts = ", ".join(
             f"{name} {len(getattr(self, name))}"
-            for name in ("sent", "already", "blocked", "failed", "rejected", "skipped")
+            for name in (
+                "sent",
+                "already",
+                "blocked",
+                "failed",
+                "rejected",
+                "skipped",
+                "undeliverable",
+            )
         )
         return f"digest {self.period}: {counts}"
 
@@ -131,6 +140,8 @@ async def deliver_due_digests(
             await release(services.database, job, period.start.isoformat())
         if outcome == "sent":
             await store.record_delivery(channel, user_id, period.start.isoformat(), now)
+        elif outcome == "undeliverable" and sender.undeliverable is not None:
+            await sender.undeliverable(user_id, period.start.isoformat(), now)
         elif outcome == "blocked":
             await store.unsubscribe(channel, user_id)
             log.warning("official %s:%s blocked the bot; digest unsubscribed", channel, user_id)

@@ -24,10 +24,13 @@ from bot.web.server import start_web, stop_web
 from bot.zalo.api import ZaloApiError, ZaloBotApi
 from bot.zalo.digest import zalo_digest
 from bot.zalo.webhook import serve
+from bot.zalo_oa.channel import build_channel as build_oa_channel
+from bot.zalo_oa.digest import oa_digest
 from handlers.errors import describe_error
 from handlers.retry import Clock, Sleep
 from handlers.text.chat import TextChat
 from handlers.text.zalo import CHANNEL, ZaloMessage, on_message, parse_update
+from handlers.zalo_oa import CHANNEL as OA_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -315,6 +318,9 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
     channel = build_channel(settings.zalo, services.text_chat(CHANNEL), clock)
     jobs = Jobs(services, clock)
     jobs.add_channel(CHANNEL, zalo_digest(channel.api, settings.zalo))
+    oa = build_oa_channel(settings.zalo_oa, services, clock) if settings.zalo_oa.enabled else None
+    if oa is not None:
+        jobs.add_channel(OA_CHANNEL, oa_digest(oa, clock))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -323,6 +329,8 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
     try:
         await channel.start()
         web = await start_web(settings, services, clock)  # the web page too, when configured
+        if oa is not None:
+            await oa.start()
         jobs.start()
         await stop.wait()
         log.info("zalo: stopping")
@@ -330,4 +338,6 @@ async def run_zalo(settings: Settings, clock: Clock = _utc_now) -> None:
         jobs.stop()
         await stop_web(web)
         await channel.stop()
+        if oa is not None:
+            await oa.stop()
         await services.close()

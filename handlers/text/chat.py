@@ -17,6 +17,7 @@ from storage.menus import MenuStore
 from storage.responses import ResponseStore, UpdateKey
 from survey.answers import read_command_word, read_number
 from survey.channels import capabilities, split_text
+from survey.models import Language
 from survey.numbered import render_numbered
 from survey.screens import Screen
 from survey.texts import say
@@ -34,7 +35,7 @@ class Incoming:
 
 
 @dataclass(frozen=True)
-class _Shown:
+class Shown:
     """What to send, and the list now in front of the person (None: the old one stays)."""
 
     messages: list[str]
@@ -67,9 +68,13 @@ class TextChat:
 
     async def handle(self, incoming: Incoming, now: datetime) -> list[str]:
         """The messages to send back; none for a replay of a message already handled."""
+        return (await self.respond(incoming, now)).messages
+
+    async def respond(self, incoming: Incoming, now: datetime) -> Shown:
+        """`handle`, with the menu now in front of the person (a renderer may need more)."""
         key = UpdateKey(self._channel, incoming.message_id) if incoming.message_id else None
         if key is not None and await self._responses.was_processed(key):
-            return []  # the contract: a replayed or duplicate update is ignored silently
+            return Shown([])  # the contract: a replayed or duplicate update is ignored silently
         citizen = self.citizen(incoming.user_id)
         shown = await self._answer(citizen, incoming, now, key)
         if shown.menu is not None:
@@ -78,7 +83,7 @@ class TextChat:
             await self._menus.show(citizen.respondent, shown.menu, now, key)
         elif key is not None:
             await self._responses.mark_processed(key, now)
-        return shown.messages
+        return shown
 
     async def seen(self, message_id: str) -> bool:
         """Whether a message with this id was handled already."""
@@ -108,7 +113,7 @@ class TextChat:
 
     async def _answer(
         self, citizen: Citizen, incoming: Incoming, now: datetime, key: UpdateKey | None
-    ) -> _Shown:
+    ) -> Shown:
         conversation = self._conversation
         text = (incoming.text or "").strip()
         if not text:
@@ -148,11 +153,11 @@ class TextChat:
                 assert where is not None  # needs_open_list: a number the menu lacks
                 hint = say(where.language, "hint_number", number=number)
                 if where.prompt is None:
-                    return _Shown(self._split(hint))  # the list stays as it is
+                    return Shown(self._split(hint))  # the list stays as it is
                 reply = Reply((Screen(hint),), language=where.language, asking=where.prompt)
         return self._show(reply)
 
-    async def _command(self, citizen: Citizen, user_id: str, text: str, now: datetime) -> _Shown:
+    async def _command(self, citizen: Citizen, user_id: str, text: str, now: datetime) -> Shown:
         word, *args = text.split()
         name = word.lstrip("/").lower()
         conversation = self._conversation
@@ -174,19 +179,19 @@ class TextChat:
 
     async def _official(
         self, citizen: Citizen, user_id: str, command: str, args: list[str], now: datetime
-    ) -> _Shown:
+    ) -> Shown:
         language = await self._conversation.language(citizen)
         request = Request(command, tuple(args), self._channel, user_id, now, language)
         reply = await self._desk.handle(request)
         if reply.document is None:
-            return _Shown(self._split(reply.text))
+            return Shown(self._split(reply.text))
         # No file sending on a text-only channel: point to where the export can be had.
         discard_export(reply.document)
         period = next((a for a in args if a[:1].isdigit()), "month")
         text = f"{reply.text}\n{say(language, 'export_elsewhere', period=period)}"
-        return _Shown(self._split(text))
+        return Shown(self._split(text))
 
-    def _show(self, reply: Reply) -> _Shown:
+    def _show(self, reply: Reply) -> Shown:
         """Render the reply as messages; the menu of the last screen with choices becomes the
         person's. A reply that asks nothing is followed by the question still open, which the
         reply carries (nothing can be edited here, and the list must be in front of them for a
@@ -199,13 +204,17 @@ class TextChat:
         if reply.asking is not None and not any(screen.choices for screen in shown):
             shown.append(reply.asking)
         language = reply.language or self._conversation.default_language
+        return self._render(shown, reply, language)
+
+    def _render(self, shown: list[Screen], reply: Reply, language: Language) -> Shown:
+        """The screens as numbered text; the last one's numbers become the person's menu."""
         numbered = [render_numbered(screen, language) for screen in shown]
         texts = [screen.text for screen in numbered]
         if self._echo and reply.edit and reply.screens:
             texts.insert(0, f"✓ {reply.edit}")  # the terminal can afford to echo the answer
         # One message where it fits: each one counts against Zalo's monthly quota.
         messages = self._split("\n\n".join(texts)) if texts else []
-        return _Shown(messages, numbered[-1].menu if numbered else ())
+        return Shown(messages, numbered[-1].menu if numbered else ())
 
     def _split(self, text: str) -> list[str]:
         return split_text(text, self._limit)
