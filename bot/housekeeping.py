@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.services import Services
 from storage.claims import forget_claims
+from storage.retention import expire_unfinished, forget_processed, purge_responses
 
 log = logging.getLogger(__name__)
 EVERY = timedelta(hours=6)
@@ -17,19 +18,19 @@ KEEP_MEDIA = timedelta(weeks=8)
 
 async def tidy(services: Services, now: datetime) -> int:
     """One round; returns how many responses it deleted (expired unfinished, past retention)."""
-    await services.responses.forget_processed(now - KEEP_PROCESSED)
+    await forget_processed(services.database, now - KEEP_PROCESSED)
     await forget_claims(services.database, now - KEEP_PROCESSED)
     removed = prune_media(services.settings.zalo.media_dir, now.timestamp())
     if removed:
         log.info("removed %d digest charts older than %s", removed, KEEP_MEDIA)
     privacy = services.settings.privacy
     idle = timedelta(days=privacy.expire_unfinished_days)
-    expired = await services.responses.expire_unfinished(now - idle)
+    expired = await expire_unfinished(services.database, now - idle)
     deleted = 0
     if privacy.retention_days:
         today = now.astimezone(services.settings.bot.zone).date()
         cutoff = today - timedelta(days=privacy.retention_days)
-        deleted = await services.responses.purge_responses(cutoff)
+        deleted = await purge_responses(services.database, cutoff)
     if expired or deleted:
         log.info(
             "housekeeping: expired %d unfinished responses idle over %d days; "

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from storage.aggregates import NA_CODE
 from storage.database import Database
-from storage.responses import NA_CODE
 from survey.period import Period
 
 RESPONDENT_KEY_LENGTH = 12

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from storage.aggregates import NA_CODE, add_to_aggregates
 from storage.database import Database, reserve_ids
-from storage.responses import NA_CODE, add_to_aggregates
 from survey.paper import PaperResponse, fingerprint
 
 PAPER_CHANNEL = "paper"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import aiosqlite
 
+from storage.aggregates import NA_CODE, add_to_aggregates
 from storage.database import Database, serialise
-from storage.rollups import add_to_monthly
 from survey.flow import (
     ExtraAnswer,
     Moved,
@@ -22,9 +21,7 @@ from survey.flow import (
     moved_on,
 )
 from survey.models import Language
-from survey.tally import tally
 
-NA_CODE = 0  # how "not applicable" is stored in answers.value
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 
@@ -293,54 +290,6 @@ class ResponseStore:
         )
         return None if row is None else str(row["who"])
 
-    async def purge_responses(self, before_day: date) -> int:
-        """Retention: delete responses completed before `before_day`; returns how many.
-
-        The per-day aggregates stay (counts, no persons), so past indices remain reportable.
-        """
-        async with self._db.transaction() as connection:
-            cursor = await connection.execute(
-                "DELETE FROM responses WHERE status = 'completed' AND day < ?",
-                (before_day.isoformat(),),
-            )
-        return cursor.rowcount
-
-    async def expire_unfinished(self, idle_since: datetime) -> int:
-        """Delete unfinished responses (in progress or cancelled) untouched since `idle_since`,
-        with their answers; returns how many.
-
-        Only completed responses are in the aggregates, so no count changes; a citizen who
-        answered anything since `idle_since` still finds their response to resume.
-        """
-        # julianday: stamps may carry different UTC offsets, which text order would confuse.
-        idle = "status IN ('in_progress', 'cancelled') AND julianday(updated_at) < julianday(?)"
-        since = idle_since.isoformat()
-        # Found with a read (no index fits; a scan must not hold the write lock answers need),
-        # then deleted by id in small transactions, checked again: one answered since stays.
-        rows = await self._db.fetch_all(f"SELECT id FROM responses WHERE {idle}", (since,))
-        ids = [row["id"] for row in rows]
-        expired = 0
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            async with self._db.transaction() as connection:
-                cursor = await connection.execute(
-                    f"DELETE FROM responses WHERE id IN ({marks}) AND {idle}", (*chunk, since)
-                )
-                expired += cursor.rowcount
-        return expired
-
-    async def forget_processed(self, before: datetime) -> None:
-        """Drop update ids and resubmit locks too old to matter (a redelivery comes within
-        minutes; a lock ends with its window)."""
-        async with self._db.transaction() as connection:
-            await connection.execute(
-                "DELETE FROM processed_updates WHERE processed_at < ?", (before.isoformat(),)
-            )
-            await connection.execute(
-                "DELETE FROM resubmit_locks WHERE until < ?", (before.isoformat(),)
-            )
-
     async def locked_until(self, lock: str, agency: str, now: datetime) -> datetime | None:
         """When the respondent may answer for `agency` again, if that is still in the future."""
         value = await self._db.fetch_value(
@@ -396,74 +345,3 @@ def _stored_id(key: UpdateKey) -> int | str:
 
 def _stored(value: int | None) -> int:
     return NA_CODE if value is None else value
-
-
-async def add_to_aggregates(
-    connection: aiosqlite.Connection, response_ids: Sequence[int], sign: int
-) -> None:
-    """Add (sign=+1) or remove (sign=-1) completed responses' share of the daily tables.
-
-    Responses are grouped by (agency, questionnaire, day) and tallied once per group, so a
-    bulk import writes each aggregate row once instead of once per response.
-    """
-    heads: dict[int, tuple[str, str, str]] = {}
-    answers: dict[int, dict[str, int | None]] = defaultdict(dict)
-    commented: set[int] = set()
-    for start in range(0, len(response_ids), _CHUNK):
-        chunk = list(response_ids[start : start + _CHUNK])
-        marks = ", ".join("?" * len(chunk))
-        async with connection.execute(
-            f"SELECT id, agency, questionnaire, day FROM responses WHERE id IN ({marks})", chunk
-        ) as cursor:
-            for response_id, agency, questionnaire, day in await cursor.fetchall():
-                heads[response_id] = (agency, questionnaire, day)
-        async with connection.execute(
-            f"SELECT response_id, criterion, value FROM answers WHERE response_id IN ({marks})",
-            chunk,
-        ) as cursor:
-            for response_id, criterion, value in await cursor.fetchall():
-                answers[response_id][criterion] = None if value == NA_CODE else value
-        async with connection.execute(
-            f"SELECT response_id FROM extras WHERE response_id IN ({marks}) "
-            "AND field = 'comment' AND value IS NOT NULL",
-            chunk,
-        ) as cursor:
-            commented.update(row[0] for row in await cursor.fetchall())
-    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    for response_id in response_ids:
-        groups[heads[response_id]].append(response_id)
-    totals, counts, pairs = [], [], []
-    for key, members in groups.items():
-        part = tally(answers[member] for member in members)
-        comments = sum(member in commented for member in members)
-        totals.append((*key, sign * part.responses, sign * comments))
-        counts += [
-            (*key, criterion, value, sign * count)
-            for criterion, by_value in part.counts.items()
-            for value, count in by_value.items()
-        ]
-        pairs += [
-            (*key, c1, c2, sign * m.ss, sign * m.sv, sign * m.vs, sign * m.vv)
-            for (c1, c2), m in part.pairs.items()
-        ]
-    await connection.executemany(
-        "INSERT INTO daily_responses (agency, questionnaire, day, responses, comments) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (agency, questionnaire, day) DO UPDATE SET "
-        "responses = daily_responses.responses + excluded.responses, "
-        "comments = daily_responses.comments + excluded.comments",
-        totals,
-    )
-    await connection.executemany(
-        "INSERT INTO daily_counts (agency, questionnaire, day, criterion, value, count) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agency, questionnaire, day, criterion, value) "
-        "DO UPDATE SET count = daily_counts.count + excluded.count",
-        counts,
-    )
-    await connection.executemany(
-        "INSERT INTO daily_pairs (agency, questionnaire, day, c1, c2, ss, sv, vs, vv) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agency, questionnaire, day, c1, c2) "
-        "DO UPDATE SET ss = daily_pairs.ss + excluded.ss, sv = daily_pairs.sv + excluded.sv, "
-        "vs = daily_pairs.vs + excluded.vs, vv = daily_pairs.vv + excluded.vv",
-        pairs,
-    )
-    await add_to_monthly(connection, totals, counts, pairs)

@@ -71,7 +71,7 @@ async def add_to_monthly(
 ) -> None:
     """Add the rows just added to the daily tables to the monthly tables, in the same transaction.
 
-    The arguments are the very rows `storage.responses.add_to_aggregates` upserts into
+    The arguments are the very rows `storage.aggregates.add_to_aggregates` upserts into
     ``daily_responses``, ``daily_counts`` and ``daily_pairs``: ``(agency, questionnaire, day,
     *keys, *signed sums)``. Rows of the same month are summed first, so a bulk import writes
     each monthly row once.
