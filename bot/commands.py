@@ -5,28 +5,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 from bot.config import EXAMPLE_SECRET, Settings, refuse_published_secret
 from bot.digest.compose import write_dry_run
 from bot.files.demo import run_demo, summary
 from bot.files.export import write_period_export
-from bot.files.paths import OutputPathError, check_output
-from bot.files.posters import (
-    WEB_FOOTER,
-    check_poster_format,
-    web_link,
-    write_poster,
-    write_zalo_poster,
-    zalo_message,
-)
+from bot.files.paths import cannot_write, may_write
+from bot.files.qr import qr_command
 from bot.files.report import report
 from bot.questionnaires import load_catalogue
 from bot.services import check_catalogue, open_services
 from bot.terminal import run_terminal
-from handlers.officials import visit_token
-from handlers.telegram.links import deep_link
 from storage.database import Database
 from storage.health import health, latest_version
 from storage.migrations import migrate
@@ -34,9 +24,6 @@ from storage.postgres import describe_url
 from survey.period import PeriodError, parse_period
 
 log = logging.getLogger(__name__)
-
-MAX_VISIT_MINUTES = 366 * 24 * 60
-"""A printed visit link valid longer than a year is a typing mistake, not a plan."""
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -158,7 +145,7 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
     except PeriodError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if not _may_write(args.out, settings, force=args.force):
+    if not may_write(args.out, settings, force=args.force):
         return 2
     services = await open_services(settings)
     try:
@@ -178,109 +165,11 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
             language=settings.bot.default_language,
         )
     except OSError as error:
-        return _cannot_write(args.out, error)
+        return cannot_write(args.out, error)
     finally:
         await services.close()
     print(f"wrote {out} ({period})")
     return 0
-
-
-async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
-    agency = settings.agency(args.agency)
-    if agency is None:
-        known = ", ".join(a.code for a in settings.agencies)
-        print(f"error: unknown agency {args.agency!r}; known codes: {known}", file=sys.stderr)
-        return 2
-    if not 1 <= args.valid_minutes <= MAX_VISIT_MINUTES:
-        print(
-            f"error: --valid-minutes must be from 1 to {MAX_VISIT_MINUTES} (a year)",
-            file=sys.stderr,
-        )
-        return 2
-    out = args.out or Path(f"qr-{agency.code}.png")
-    try:
-        check_poster_format(out)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if not _may_write(out, settings, force=args.force):
-        return 2
-    payload = agency.code
-    if args.visit:
-        lifetime = timedelta(minutes=args.valid_minutes)
-        secret = settings.privacy.secret.get_secret_value()
-        payload = visit_token(secret, agency.code, datetime.now(UTC), lifetime)
-    try:
-        return await _write_qr(settings, args, agency.name, payload, out)
-    except OSError as error:
-        return _cannot_write(out, error)
-
-
-async def _write_qr(
-    settings: Settings, args: argparse.Namespace, agency_name: str, payload: str, out: Path
-) -> int:
-    if args.channel == "zalo-oa":
-        # An OA link takes no start payload either: the poster prints the code to send.
-        if not (args.oa_url or "").startswith(("https://", "http://")):
-            print(
-                "error: --channel zalo-oa needs --oa-url URL, the https:// link to the Official "
-                "Account's chat (e.g. https://zalo.me/<OA id>)",
-                file=sys.stderr,
-            )
-            return 2
-        message = zalo_message(payload)
-        out = write_zalo_poster(agency_name, args.oa_url, message, out)
-        print(f"wrote {out} ({args.oa_url}; the citizen sends: {message})")
-        return 0
-    if args.oa_url is not None:
-        print(
-            "error: --oa-url is for an Official Account poster; add --channel zalo-oa",
-            file=sys.stderr,
-        )
-        return 2
-    if args.channel == "zalo":
-        # Zalo has no start payload: the QR opens the chat, the poster says what to send.
-        if not (args.zalo_url or "").startswith(("https://", "http://")):
-            print(
-                "error: --channel zalo needs --zalo-url URL, the https:// link to the bot's chat "
-                "(from Zalo Bot Creator): Zalo links carry no start code, "
-                "so the QR can only open the chat",
-                file=sys.stderr,
-            )
-            return 2
-        message = zalo_message(payload)
-        out = write_zalo_poster(agency_name, args.zalo_url, message, out)
-        print(f"wrote {out} ({args.zalo_url}; the citizen sends: {message})")
-        return 0
-    if args.zalo_url is not None:  # else a Telegram poster would be made without a word
-        print("error: --zalo-url is for a Zalo poster; add --channel zalo", file=sys.stderr)
-        return 2
-    if args.channel == "web":
-        if settings.web.public_url is None:
-            print("error: --channel web needs [web] public_url in the config", file=sys.stderr)
-            return 2
-        link = web_link(settings.web.public_url, payload)
-        out = write_poster(agency_name, link, out, footer=WEB_FOOTER)
-        print(f"wrote {out} ({link})")
-        return 0
-    username = args.bot_username or await _bot_username(settings)
-    if username is None:
-        print("error: no bot token configured; pass --bot-username NAME", file=sys.stderr)
-        return 2
-    link = deep_link(username, payload)
-    out = write_poster(agency_name, link, out)
-    print(f"wrote {out} ({link})")
-    return 0
-
-
-async def _bot_username(settings: Settings) -> str | None:
-    """The bot's username from getMe, when a token is configured."""
-    telegram = settings.telegram
-    if telegram.token is None:
-        return None
-    from bot.telegram_app import ask_bot_username  # only this command needs the network
-
-    return await ask_bot_username(settings)
 
 
 async def demo(args: argparse.Namespace) -> int:
@@ -299,37 +188,19 @@ async def digest_command(settings: Settings, args: argparse.Namespace, now: date
         except PeriodError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-    if not _may_write(args.out, settings, force=args.force, folder=True):
+    if not may_write(args.out, settings, force=args.force, folder=True):
         return 2
     services = await open_services(settings)
     try:
         written = await write_dry_run(services, args.out, period, now)
     except OSError as error:
-        return _cannot_write(args.out, error)
+        return cannot_write(args.out, error)
     finally:
         await services.close()
     for path in written:
         print(path)
     print(f"wrote {len(written) // 2} digest preview(s) to {args.out}")
     return 0
-
-
-def _may_write(out: Path, settings: Settings, *, force: bool, folder: bool = False) -> bool:
-    """Whether `out` may be written; if not, says why in one line."""
-    try:
-        check_output(out, settings, force=force, folder=folder)
-    except OutputPathError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return False
-    except OSError as error:  # e.g. a folder we may not list
-        print(f"error: cannot use {out}: {error.strerror or error}", file=sys.stderr)
-        return False
-    return True
-
-
-def _cannot_write(out: Path, error: OSError) -> int:
-    print(f"error: cannot write {out}: {error.strerror or error}", file=sys.stderr)
-    return 1
 
 
 async def migrate_database(settings: Settings) -> int:

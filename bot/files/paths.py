@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
@@ -75,3 +76,22 @@ def _same_file(one: Path, other: Path) -> bool:
         return one.samefile(other)  # a hard link, or the same file by another path
     except OSError:
         return False
+
+
+def may_write(out: Path, settings: Settings, *, force: bool, folder: bool = False) -> bool:
+    """Whether `out` may be written; if not, says why in one line."""
+    try:
+        check_output(out, settings, force=force, folder=folder)
+    except OutputPathError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    except OSError as error:  # e.g. a folder we may not list
+        print(f"error: cannot use {out}: {error.strerror or error}", file=sys.stderr)
+        return False
+    return True
+
+
+def cannot_write(out: Path, error: OSError) -> int:
+    """Say in one line that writing `out` failed; the exit code."""
+    print(f"error: cannot write {out}: {error.strerror or error}", file=sys.stderr)
+    return 1
