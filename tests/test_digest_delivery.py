@@ -26,7 +26,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 import bot.digest.compose
 import bot.digest.delivery
-from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
+from bot.config import AgencyEntry, OfficialEntry, Settings
 from bot.digest.chart import render_chart
 from bot.digest.compose import build_digest, write_dry_run
 from bot.digest.delivery import (
@@ -50,6 +50,7 @@ from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.period import Period
 from survey.texts import say
+from tests.settings_support import make_settings
 from tests.telegram_fakes import Call, RecordingRequest, feed, text_update
 
 ADMIN, OFFICIAL_A, STRANGER = 111, 222, 333
@@ -129,8 +130,9 @@ class FlakyRequest(RecordingRequest):
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
+    return make_settings(
+        tmp_path,
+        telegram_token="123:TEST",
         agencies=(
             AgencyEntry(code=A, name="UBND xã A"),
             AgencyEntry(code=B, name="Sở Tư pháp"),
@@ -141,8 +143,6 @@ def settings(tmp_path: Path) -> Settings:
             OfficialEntry(telegram_id=OFFICIAL_A, agencies=(A,)),
         ),
     )
-    storage = base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot.config import AgencyEntry, Settings
+from bot.config import Settings
 from bot.files.sheets import (
     FIXED_COLUMNS,
     INDEX_SHEET,
@@ -28,6 +28,7 @@ from storage.migrations import migrate
 from storage.responses import ResponseStore
 from survey.paper import PaperResponse
 from survey.period import Period
+from tests.settings_support import make_settings
 
 
 async def export(
@@ -86,15 +87,7 @@ OUTSIDE = [
 
 @pytest.fixture
 async def settings(tmp_path: Path) -> Settings:
-    base = Settings(
-        agencies=(
-            AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
-            AgencyEntry(code="so_tu_phap", name="Sở Tư pháp", questionnaire="counter-5"),
-        ),
-    )
-    settings = base.model_copy(
-        update={"storage": base.storage.model_copy(update={"path": tmp_path / "db.sqlite"})}
-    )
+    settings = make_settings(tmp_path, database="db.sqlite")
     database = await Database.open(settings.storage.path)
     await migrate(database)
     await ResponseStore(database).sync_agencies(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from bot.config import AgencyEntry, PrivacySection, Settings
 from bot.housekeeping import tidy
@@ -16,19 +16,17 @@ from bot.services import open_services
 from storage.imports import store_paper_responses
 from survey.flow import Moved, ScaleAnswer
 from survey.paper import PaperResponse
+from tests.settings_support import make_settings
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
 def settings_for(tmp_path: Path, retention_days: int) -> Settings:
-    base = Settings(agencies=(AgencyEntry(code="a", name="A", questionnaire="counter-5"),))
-    return base.model_copy(
-        update={
-            "storage": base.storage.model_copy(update={"path": tmp_path / "h.sqlite"}),
-            "privacy": base.privacy.model_copy(
-                update={"secret": SecretStr("x" * 16), "retention_days": retention_days}
-            ),
-        }
+    return make_settings(
+        tmp_path,
+        database="h.sqlite",
+        agencies=(AgencyEntry(code="a", name="A", questionnaire="counter-5"),),
+        privacy={"secret": "x" * 16, "retention_days": retention_days},
     )
 
 

@@ -30,9 +30,6 @@ from bot.config import (
     AgencyEntry,
     OfficialEntry,
     Settings,
-    StorageSection,
-    SurveySection,
-    TelegramSection,
 )
 from bot.questionnaires import load_catalogue
 from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
@@ -41,6 +38,7 @@ from survey.access import within_scope
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
+from tests.settings_support import make_settings
 from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update, user
 
 ADMIN = 1001
@@ -174,10 +172,10 @@ class Chat:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        storage=StorageSection(path=tmp_path / "sipas.sqlite"),
-        survey=SurveySection(min_responses=3),
+    return make_settings(
+        tmp_path,
+        telegram_token="123:TEST",
+        survey={"min_responses": 3},
         agencies=(
             AgencyEntry(code=A, name="UBND xã A"),
             AgencyEntry(code=B, name="Sở Tư pháp"),

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from telegram.request import RequestData
 
 from bot.commands import check_config
@@ -35,13 +34,13 @@ from bot.config import (
     ConfigError,
     OfficialEntry,
     Settings,
-    TelegramSection,
     load_settings,
 )
 from bot.telegram_app import build_application, on_shutdown, on_startup
 from handlers.conversation import pseudonym
 from storage.exports import RESPONDENT_KEY_LENGTH
 from tests.e2e_support import ROOT, BotProcess
+from tests.settings_support import make_settings
 from tests.soak import (
     CATALOGUE,
     SECRET,
@@ -97,15 +96,14 @@ class Uploads(TelegramRules):
 
 
 def settings_for(folder: Path) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token=IN_PROCESS_TOKEN),  # type: ignore[arg-type]
+    return make_settings(
+        folder,
+        telegram_token=IN_PROCESS_TOKEN,
         agencies=(AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),),
         officials=(OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),),
+        privacy={"secret": IN_PROCESS_SECRET},
+        survey={"min_responses": 1},
     )
-    storage = base.storage.model_copy(update={"path": folder / "sipas.sqlite"})
-    privacy = base.privacy.model_copy(update={"secret": SecretStr(IN_PROCESS_SECRET)})
-    survey = base.survey.model_copy(update={"min_responses": 1})
-    return base.model_copy(update={"storage": storage, "privacy": privacy, "survey": survey})
 
 
 @asynccontextmanager

@@ -25,11 +25,10 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from pydantic import SecretStr
 from telegram.request import RequestData
 
 import bot.digest.compose
-from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection, ZaloSection
+from bot.config import AgencyEntry, OfficialEntry, Settings
 from bot.digest.delivery import RETRY_LATER, RETRY_ROUNDS
 from bot.housekeeping import EVERY
 from bot.jobs import Jobs
@@ -41,6 +40,7 @@ from bot.zalo.digest import zalo_digest
 from handlers.retry import MAX_TRIES
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
+from tests.settings_support import make_settings
 from tests.telegram_fakes import RecordingRequest
 from tests.zalo_emulator import ZaloEmulator
 
@@ -147,26 +147,25 @@ class Run:
 
 
 def settings_for(tmp_path: Path, mode: str, zalo: ZaloEmulator) -> Settings:
-    base = Settings(
+    sections: dict[str, dict[str, Any]] = {}
+    if mode in ("telegram", "both"):
+        sections["telegram"] = {"token": "123:TEST"}
+    if mode in ("zalo", "both"):
+        sections["zalo"] = {
+            "token": zalo.token,
+            "base_url": zalo.base_url,
+            "media_dir": tmp_path / "media",
+        }
+    return make_settings(
+        tmp_path,
         agencies=(AgencyEntry(code="a", name="UBND xã A", questionnaire="counter-5"),),
         officials=(
             OfficialEntry(telegram_id=TELEGRAM_ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(zalo_id=ZALO_ADMIN, role="admin", agencies=("*",)),
         ),
+        privacy={"secret": "jobs-test-secret-0123456789", "retention_days": 30},
+        **sections,
     )
-    update: dict[str, Any] = {
-        "storage": base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"}),
-        "privacy": base.privacy.model_copy(
-            update={"secret": SecretStr("jobs-test-secret-0123456789"), "retention_days": 30}
-        ),
-    }
-    if mode in ("telegram", "both"):
-        update["telegram"] = TelegramSection(token=SecretStr("123:TEST"))
-    if mode in ("zalo", "both"):
-        update["zalo"] = ZaloSection(
-            token=SecretStr(zalo.token), base_url=zalo.base_url, media_dir=tmp_path / "media"
-        )
-    return base.model_copy(update=update)
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import AgencyEntry, Settings, TelegramSection
+from bot.config import AgencyEntry, Settings
 from bot.telegram_app import build_application, on_shutdown, on_startup
+from tests.settings_support import make_settings
 from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update
 
 CITIZEN = 4242
@@ -27,15 +28,11 @@ class Clock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        agencies=(
-            AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
-            AgencyEntry(code="so_tu_phap", name="Sở Tư pháp"),
-        ),
+    agencies = (
+        AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
+        AgencyEntry(code="so_tu_phap", name="Sở Tư pháp"),
     )
-    storage = base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
+    return make_settings(tmp_path, telegram_token="123:TEST", agencies=agencies)
 
 
 @pytest.fixture

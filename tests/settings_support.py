@@ -1,0 +1,43 @@
+"""Settings for tests: one factory instead of a settings fixture copied into each module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from bot.config import AgencyEntry, OfficialEntry, Settings
+
+# The two agencies most tests survey: a commune on the default questionnaire and a department
+# on the five-question counter form.
+TWO_AGENCIES = (
+    AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
+    AgencyEntry(code="so_tu_phap", name="Sở Tư pháp", questionnaire="counter-5"),
+)
+
+
+def make_settings(
+    folder: Path,
+    *,
+    agencies: Iterable[AgencyEntry] = TWO_AGENCIES,
+    officials: Iterable[OfficialEntry] = (),
+    database: str = "sipas.sqlite",
+    telegram_token: str | None = None,
+    **sections: dict[str, Any],
+) -> Settings:
+    """Validated settings whose database is `folder/database`.
+
+    Each keyword section sets some keys of that config section, as config.toml would:
+    `privacy={"retention_days": 30}`, `survey={"min_responses": 3}`.
+    """
+    storage = {**sections.pop("storage", {}), "path": folder / database}
+    if telegram_token is not None:
+        sections["telegram"] = {**sections.get("telegram", {}), "token": telegram_token}
+    return Settings.model_validate(
+        {
+            "agencies": tuple(agencies),
+            "officials": tuple(officials),
+            "storage": storage,
+            **sections,
+        }
+    )
