@@ -13,11 +13,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.emulator_server import TrackingHandler, TrackingServer
+from tests.emulator_server import Fault, TrackingHandler, TrackingServer
 
 JSONDict = dict[str, Any]
 Buttons = list[list[tuple[str, str | None]]]
@@ -162,14 +161,6 @@ class _QueuedUpdate:
 
 
 @dataclass
-class _Fault:
-    drop: bool
-    status: int = 500
-    retry_after: int | None = None
-    description: str | None = None
-
-
-@dataclass
 class _StoredFile:
     file_id: str
     file_unique_id: str
@@ -219,6 +210,7 @@ class BotApiEmulator:
         self._waiting_polls = 0
 
         self._users: dict[int, _UserInfo] = {}
+        self.profiles: dict[int, tuple[str, str | None]] = {}  # user id → first name, username
         self._blocked: set[int] = set()
         self._next_message_id: dict[int, int] = {}
         self._messages: dict[int, list[SentMessage]] = {}
@@ -228,7 +220,7 @@ class BotApiEmulator:
 
         self._calls: list[tuple[str, JSONDict]] = []
         self._callback_answers: list[tuple[str, str | None]] = []
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults: dict[str, deque[Fault]] = {}
         self._webhook_url = ""
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
 
@@ -266,26 +258,14 @@ class BotApiEmulator:
         self.port: int = self._server.server_address[1]
         self.base_url = f"http://{host}:{self.port}/bot"
         self.base_file_url = f"http://{host}:{self.port}/file/bot"
-        # A short poll interval lets close() return promptly instead of after 0.5 s.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _POLL_SLICE},
-            name=f"botapi-emulator:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.serve_in_thread(f"botapi-emulator:{self.port}", _POLL_SLICE)
 
     # ------------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> BotApiEmulator:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -295,11 +275,7 @@ class BotApiEmulator:
                 return
             self._closed = True
             self._touch()
-        self._server.shutdown()
-        # Idle keep-alive connections would otherwise keep their handler threads blocked.
-        self._server.close_all_connections()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     # ------------------------------------------------------------------ simulated users
 
@@ -312,7 +288,9 @@ class BotApiEmulator:
         username: str | None = None,
         language_code: str | None = None,
     ) -> int:
-        """Queue a private-chat text message from `user_id`; returns its update_id."""
+        """Queue a private-chat text message from `user_id`; returns its update_id. A user
+        with a profile keeps its name and username."""
+        first_name, username = self.profiles.get(user_id, (first_name, username))
         with self._cond:
             self._users[user_id] = _UserInfo(first_name, username, language_code)
             message: JSONDict = {
@@ -410,13 +388,13 @@ class BotApiEmulator:
             retry_after = 1
         with self._cond:
             faults = self._faults.setdefault(method.lower(), deque())
-            faults.extend(_Fault(False, status, retry_after, description) for _ in range(count))
+            faults.extend(Fault(False, status, retry_after, description) for _ in range(count))
 
     def drop_connection_next(self, method: str, count: int = 1) -> None:
         """Make the next `count` calls of `method` close the socket without any response."""
         with self._cond:
             faults = self._faults.setdefault(method.lower(), deque())
-            faults.extend(_Fault(True) for _ in range(count))
+            faults.extend(Fault(True) for _ in range(count))
 
     # ------------------------------------------------------------------ observation
 
@@ -1100,7 +1078,7 @@ def _unescape_form_param(value: str) -> str:
 # ---------------------------------------------------------------------- helpers
 
 
-def _fault_response(fault: _Fault) -> tuple[int, JSONDict]:
+def _fault_response(fault: Fault) -> tuple[int, JSONDict]:
     if fault.status == 429:
         description = fault.description or f"Too Many Requests: retry after {fault.retry_after}"
     else:

@@ -14,7 +14,16 @@ from tests.botapi_emulator import BotApiEmulator, SentMessage
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_config(folder: Path, api: BotApiEmulator, *, extra: str = "") -> Path:
+def write_config(
+    folder: Path,
+    api: BotApiEmulator,
+    *,
+    extra: str = "",
+    synchronous: str = "FULL",
+    questionnaire: str = "sipas-2023",
+    secret: str = "end-to-end-test-secret",
+) -> Path:
+    """A config for the bot on `api`, one agency (ubnd_xa_a), digests from one response."""
     config = folder / "config.toml"
     config.write_text(
         f"""
@@ -25,12 +34,14 @@ base_file_url = "{api.base_file_url}"
 
 [storage]
 path = "{folder / "sipas.sqlite"}"
+synchronous = "{synchronous}"
 
 [survey]
+questionnaire = "{questionnaire}"
 min_responses = 1
 
 [privacy]
-secret = "end-to-end-test-secret"
+secret = "{secret}"
 
 [[agencies]]
 code = "ubnd_xa_a"

@@ -33,6 +33,7 @@ import traceback
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,7 +44,7 @@ from handlers.conversation import pseudonym
 from survey.models import Questionnaire
 from survey.texts import say
 from tests.botapi_emulator import BotApiEmulator, JSONDict, SentMessage, _ApiError
-from tests.e2e_support import BotProcess
+from tests.e2e_support import BotProcess, write_config
 from tests.telegram_fakes import Call, RecordingRequest
 
 SOAK = os.environ.get("SIPAS_SOAK") == "1"
@@ -103,24 +104,8 @@ class ChaosEmulator(BotApiEmulator):
         self._query_of_update: dict[int, str] = {}
         self._user_of_query: dict[str, int] = {}
         self._waiters: dict[int, threading.Condition] = {}
-        self.profiles: dict[int, tuple[str, str | None]] = {}  # user id → first name, username
         # A killed bot resets its connections; socketserver would print each as a traceback.
         self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
-
-    def send_text(
-        self,
-        user_id: int,
-        text: str,
-        *,
-        first_name: str = "Test",
-        username: str | None = None,
-        language_code: str | None = None,
-    ) -> int:
-        """As the emulator's, but a user with a profile keeps their name and username."""
-        first_name, username = self.profiles.get(user_id, (first_name, username))
-        return super().send_text(
-            user_id, text, first_name=first_name, username=username, language_code=language_code
-        )
 
     # -- faults
     def handle_call(self, method: str, params: JSONDict) -> tuple[int, JSONDict] | None:
@@ -321,41 +306,8 @@ def buttons_of(markup: Any) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------- the bot's config
 
 
-def write_bot_config(
-    folder: Path,
-    api: BotApiEmulator,
-    *,
-    synchronous: str = "FULL",
-    questionnaire: str = "sipas-2023",
-    extra: str = "",
-) -> Path:
-    config = folder / "config.toml"
-    config.write_text(
-        f"""
-[telegram]
-token = "{api.token}"
-base_url = "{api.base_url}"
-base_file_url = "{api.base_file_url}"
-
-[storage]
-path = "{folder / "sipas.sqlite"}"
-synchronous = "{synchronous}"
-
-[survey]
-questionnaire = "{questionnaire}"
-min_responses = 1
-
-[privacy]
-secret = "{SECRET}"
-
-[[agencies]]
-code = "{AGENCY}"
-name = "{AGENCY_NAME}"
-{extra}
-""",
-        encoding="utf-8",
-    )
-    return config
+# The end-to-end config with the soak's secret (the audits look for it in the logs).
+write_bot_config = partial(write_config, secret=SECRET)
 
 
 # ---------------------------------------------------------------------------- citizens

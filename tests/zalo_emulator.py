@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.emulator_server import TrackingHandler, TrackingServer
+from tests.emulator_server import Fault, TrackingHandler, TrackingServer
 
 JSONDict = dict[str, Any]
 
@@ -116,14 +115,6 @@ class _Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Fault:
-    drop: bool
-    status: int = 500
-    retry_after: int | None = None
-    description: str | None = None
-
-
 @dataclass
 class _Queued:
     update: JSONDict
@@ -164,7 +155,6 @@ class ZaloEmulator:
         self._cond = threading.Condition(self._lock)
         self._closed = False
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
         self._queue: deque[_Queued] = deque()
         self._replay_next: deque[_Queued] = deque()
@@ -173,7 +163,7 @@ class ZaloEmulator:
         self._chats: set[str] = set()
         self._outbox: list[JSONDict] = []
         self._calls: list[JSONDict] = []
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults: dict[str, deque[Fault]] = {}
         self._webhook: _Webhook | None = None
         self._webhook_posts: list[JSONDict] = []
 
@@ -194,13 +184,7 @@ class ZaloEmulator:
             if self._server is not None or self._closed:
                 raise RuntimeError("a ZaloEmulator can be started only once")
             self._server = _Server((self.host, 0), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _SHUTDOWN_POLL},
-            name=f"zalo-emulator:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.serve_in_thread(f"zalo-emulator:{self.port}", _SHUTDOWN_POLL)
         return self
 
     def stop(self) -> None:
@@ -212,22 +196,12 @@ class ZaloEmulator:
             server = self._server
         if already_closed or server is None:
             return
-        server.shutdown()
-        # Idle keep-alive connections would otherwise keep their handler threads blocked.
-        server.close_all_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        server.stop()
 
     def __enter__(self) -> ZaloEmulator:
         return self if self._server is not None else self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.stop()
 
     @property
@@ -406,12 +380,12 @@ class ZaloEmulator:
         """Make the next `count` calls of `method` answer HTTP `status` with ok:false."""
         with self._cond:
             faults = self._faults.setdefault(method, deque())
-            faults.extend(_Fault(False, status, retry_after, description) for _ in range(count))
+            faults.extend(Fault(False, status, retry_after, description) for _ in range(count))
 
     def drop_next(self, method: str, count: int = 1) -> None:
         """Make the next `count` calls of `method` close the connection without an answer."""
         with self._cond:
-            self._faults.setdefault(method, deque()).extend(_Fault(True) for _ in range(count))
+            self._faults.setdefault(method, deque()).extend(Fault(True) for _ in range(count))
 
     # ------------------------------------------------------------------ webhook driver
 
@@ -644,7 +618,7 @@ class ZaloEmulator:
         self._outbox.append(record)
         return {"message_id": record["message_id"], "date": date}
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str) -> Fault | None:
         faults = self._faults.get(method)
         if faults:
             return faults.popleft()
@@ -653,7 +627,7 @@ class ZaloEmulator:
             and self.fault_rate > 0
             and self._rng.random() < self.fault_rate
         ):
-            return _Fault(False, self._rng.choice(_RANDOM_FAULT_STATUSES))
+            return Fault(False, self._rng.choice(_RANDOM_FAULT_STATUSES))
         return None
 
     def _texts(self, user_id: str) -> list[str]:
@@ -671,7 +645,7 @@ class ZaloEmulator:
             return [f"{c['method']}→{c['status']}" for c in self._calls[-12:]]
 
 
-def _fault_error(fault: _Fault) -> _ApiError:
+def _fault_error(fault: Fault) -> _ApiError:
     if fault.description is not None:
         description = fault.description
     elif fault.status == 429:
