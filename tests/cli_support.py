@@ -13,9 +13,10 @@ BARE_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
 
 
 def run_cli(
-    *args: str, cwd: Path = ROOT, memory: int | None = None
+    *args: str, cwd: Path = ROOT, memory: int | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m bot ARGS` in `cwd`; `memory` caps the child's address space (bytes)."""
+    """`python -m bot ARGS` in `cwd`, reading `stdin`; `memory` caps the child's address
+    space (bytes)."""
 
     def limit() -> None:
         if memory is not None:
@@ -25,6 +26,7 @@ def run_cli(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
         preexec_fn=limit,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

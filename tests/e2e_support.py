@@ -61,6 +61,7 @@ class BotProcess:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    args: tuple[str, ...] = ()  # more options of `run`, such as --verbose
 
     def start(self) -> None:
         self.starts += 1
@@ -68,7 +69,7 @@ class BotProcess:
         env.pop("SIPAS_TELEGRAM_TOKEN", None)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "bot", "run", *self.args, "--config", str(self.config)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
+
+from bot.config import Settings
+from bot.telegram_app import Clock, TelegramApp, build_application, on_shutdown, on_startup
 
 BOT_USER = {"id": 999, "is_bot": True, "first_name": "SIPAS", "username": "sipas_test_bot"}
 
@@ -162,3 +167,17 @@ async def feed(
 
 async def settle() -> None:
     await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def started_bot(
+    settings: Settings, request: BaseRequest, clock: Clock | None = None
+) -> AsyncIterator[TelegramApp]:
+    """The real Application on `request`, from start-up to shutdown, as one run of `bot run`."""
+    app = build_application(settings, request=request, rate_limiter=False, clock=clock)
+    async with app:
+        await on_startup(app)
+        try:
+            yield app
+        finally:
+            await on_shutdown(app)

@@ -28,16 +28,17 @@ from telegram.error import NetworkError
 from telegram.request import RequestData
 
 import bot.digest.compose
-from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
+from bot.config import AgencyEntry, OfficialEntry, Settings
 from bot.digest.delivery import deliver_due_digests
 from bot.services import Services
-from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import SERVICES
 from handlers.retry import MAX_TRIES
 from handlers.telegram.digest import telegram_digest
 from storage.imports import store_paper_responses
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
+from tests.settings_support import TWO_AGENCIES, make_settings
 from tests.soak import (
     CATALOGUE,
     QUERY_TOO_OLD,
@@ -49,7 +50,14 @@ from tests.soak import (
     run_load,
     sized,
 )
-from tests.telegram_fakes import Call, RecordingRequest, feed, press_update, text_update
+from tests.telegram_fakes import (
+    Call,
+    RecordingRequest,
+    feed,
+    press_update,
+    started_bot,
+    text_update,
+)
 
 FAULTY = ("sendMessage", "editMessageText", "answerCallbackQuery", "getUpdates")
 SHARE = 0.10
@@ -171,25 +179,12 @@ def refusal(status: int, retry_after: int = 1) -> tuple[int, bytes]:
     return status, json.dumps(body).encode()
 
 
-def citizen_settings(folder: Path) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        agencies=(AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),),
-    )
-    storage = base.storage.model_copy(update={"path": folder / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
-
-
 @asynccontextmanager
 async def citizen_bot(folder: Path) -> AsyncIterator[tuple[Any, StrictRequest]]:
     request = StrictRequest()
-    app = build_application(citizen_settings(folder), request=request, rate_limiter=False)
-    async with app:
-        await on_startup(app)
-        try:
-            yield app, request
-        finally:
-            await on_shutdown(app)
+    settings = make_settings(folder, telegram_token="123:TEST", agencies=TWO_AGENCIES[:1])
+    async with started_bot(settings, request) as app:
+        yield app, request
 
 
 def last_buttons(request: RecordingRequest) -> list[tuple[str, str]]:
@@ -275,27 +270,17 @@ def quick_digest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
-def digest_settings(folder: Path, agencies: list[AgencyEntry]) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        agencies=tuple(agencies),
-        officials=(OfficialEntry(telegram_id=OFFICIAL, role="admin", agencies=("*",)),),
-    )
-    storage = base.storage.model_copy(update={"path": folder / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
-
-
 @asynccontextmanager
 async def digest_bot(folder: Path, agencies: list[AgencyEntry]) -> AsyncIterator[Any]:
     request = StrictRequest()
-    settings = digest_settings(folder, agencies)
-    app = build_application(settings, request=request, rate_limiter=False)
-    async with app:
-        await on_startup(app)
-        try:
-            yield app, request, await seeded(app, settings, agencies)
-        finally:
-            await on_shutdown(app)
+    settings = make_settings(
+        folder,
+        telegram_token="123:TEST",
+        agencies=agencies,
+        officials=(OfficialEntry(telegram_id=OFFICIAL, role="admin", agencies=("*",)),),
+    )
+    async with started_bot(settings, request) as app:
+        yield app, request, await seeded(app, settings, agencies)
 
 
 async def seeded(app: Any, settings: Settings, agencies: list[AgencyEntry]) -> Services:

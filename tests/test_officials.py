@@ -39,7 +39,14 @@ from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
 from tests.settings_support import make_settings
-from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update, user
+from tests.telegram_fakes import (
+    RecordingRequest,
+    feed,
+    press_update,
+    started_bot,
+    text_update,
+    user,
+)
 
 ADMIN = 1001
 OFFICIAL_A = 1002
@@ -199,13 +206,10 @@ async def chat(
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     clock = Clock()
     request = FileRecordingRequest(watch=temp)
-    application = build_application(settings, request=request, rate_limiter=False, clock=clock)
-    async with application:
-        await on_startup(application)
+    async with started_bot(settings, request, clock) as application:
         services = application.bot_data[SERVICES]
         await store_paper_responses(services.database, SEED, settings.bot.zone, clock.now)
         yield Chat(application, request, settings, clock, temp)
-        await on_shutdown(application)
 
 
 def csv_rows(data: bytes) -> tuple[list[str], list[list[str]]]:

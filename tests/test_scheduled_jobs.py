@@ -34,14 +34,14 @@ from bot.housekeeping import EVERY
 from bot.jobs import Jobs
 from bot.services import Services, open_services
 from bot.telegram_app import JOBS as JOBS_KEY
-from bot.telegram_app import SERVICES, build_application, on_shutdown, on_startup
+from bot.telegram_app import SERVICES
 from bot.zalo.api import ZaloBotApi
 from bot.zalo.digest import zalo_digest
 from handlers.retry import MAX_TRIES
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
 from tests.settings_support import make_settings
-from tests.telegram_fakes import RecordingRequest
+from tests.telegram_fakes import RecordingRequest, started_bot
 from tests.zalo_emulator import ZaloEmulator
 
 MODES = ("telegram", "zalo", "both")
@@ -147,15 +147,8 @@ class Run:
 
 
 def settings_for(tmp_path: Path, mode: str, zalo: ZaloEmulator) -> Settings:
-    sections: dict[str, dict[str, Any]] = {}
-    if mode in ("telegram", "both"):
-        sections["telegram"] = {"token": "123:TEST"}
-    if mode in ("zalo", "both"):
-        sections["zalo"] = {
-            "token": zalo.token,
-            "base_url": zalo.base_url,
-            "media_dir": tmp_path / "media",
-        }
+    telegram = {"token": "123:TEST"} if mode in ("telegram", "both") else {}
+    on_zalo = {"token": zalo.token, "base_url": zalo.base_url, "media_dir": tmp_path / "media"}
     return make_settings(
         tmp_path,
         agencies=(AgencyEntry(code="a", name="UBND xã A", questionnaire="counter-5"),),
@@ -164,7 +157,8 @@ def settings_for(tmp_path: Path, mode: str, zalo: ZaloEmulator) -> Settings:
             OfficialEntry(zalo_id=ZALO_ADMIN, role="admin", agencies=("*",)),
         ),
         privacy={"secret": "jobs-test-secret-0123456789", "retention_days": 30},
-        **sections,
+        telegram=telegram,
+        zalo=on_zalo if mode in ("zalo", "both") else {},
     )
 
 
@@ -197,17 +191,12 @@ async def run(
             await services.close()
         return
     telegram = TelegramServer()
-    app = build_application(settings, request=telegram, rate_limiter=False, clock=clock)
-    async with app:
-        await on_startup(app)
-        try:
-            services = app.bot_data[SERVICES]
-            made: Jobs = app.bot_data[JOBS_KEY]  # what on_startup made
-            made.digest.sleep = no_wait
-            zalo_run = zalo if mode == "both" else None
-            yield Run(mode, services, made.scheduler, clock, telegram, zalo_run)
-        finally:
-            await on_shutdown(app)
+    async with started_bot(settings, telegram, clock) as app:
+        services = app.bot_data[SERVICES]
+        made: Jobs = app.bot_data[JOBS_KEY]  # what on_startup made
+        made.digest.sleep = no_wait
+        zalo_run = zalo if mode == "both" else None
+        yield Run(mode, services, made.scheduler, clock, telegram, zalo_run)
 
 
 def deliveries(run: Run) -> list[tuple[str, str, str]]:

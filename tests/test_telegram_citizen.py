@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from bot.config import AgencyEntry, Settings
-from bot.telegram_app import build_application, on_shutdown, on_startup
 from tests.settings_support import make_settings
-from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update
+from tests.telegram_fakes import RecordingRequest, feed, press_update, started_bot, text_update
 
 CITIZEN = 4242
 
@@ -43,11 +42,8 @@ def clock() -> Clock:
 @pytest.fixture
 async def bot(settings: Settings, clock: Clock) -> AsyncIterator[tuple[Any, RecordingRequest]]:
     request = RecordingRequest()
-    application = build_application(settings, request=request, rate_limiter=False, clock=clock)
-    async with application:
-        await on_startup(application)
+    async with started_bot(settings, request, clock) as application:
         yield application, request
-        await on_shutdown(application)
 
 
 def answers_in(settings: Settings) -> list[tuple[str, int]]:
