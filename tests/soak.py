@@ -200,15 +200,13 @@ class ChaosEmulator(BotApiEmulator):
     # -- waiting
     def newest(self, chat_id: int) -> SentMessage | None:
         with self._cond:
-            for message in reversed(self._messages.get(chat_id, [])):
-                if not message.deleted:
-                    return copy.deepcopy(message)
-        return None
+            messages = self._messages.get(chat_id)
+            return copy.deepcopy(messages[-1]) if messages else None
 
     def newest_id(self, chat_id: int) -> int:
         with self._cond:
-            live = [m for m in self._messages.get(chat_id, []) if not m.deleted]
-            return live[-1].message_id if live else 0
+            messages = self._messages.get(chat_id)
+            return messages[-1].message_id if messages else 0
 
     def wait_reply(
         self, chat_id: int, after: int, query_id: str | None, timeout: float
@@ -220,7 +218,7 @@ class ChaosEmulator(BotApiEmulator):
             waiting = self._waiters.setdefault(chat_id, threading.Condition(self._lock))
             while True:
                 messages = self._messages.get(chat_id, [])
-                newest = next((m for m in reversed(messages) if not m.deleted), None)
+                newest = messages[-1] if messages else None
                 if newest is not None and newest.message_id > after:
                     return copy.deepcopy(newest)
                 if query_id is not None and query_id in self._answered:
