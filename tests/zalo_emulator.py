@@ -85,21 +85,15 @@ class _ApiError(Exception):
         status: int,
         description: str,
         *,
-        with_code: bool = True,
         retry_after: int | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
-        # The measured 404 of getWebhookInfo carries no error_code, unlike other errors.
-        self.with_code = with_code
         self.retry_after = retry_after
 
     def response(self) -> _Response:
-        body: JSONDict = {"ok": False}
-        if self.with_code:
-            body["error_code"] = self.status
-        body["description"] = self.description
+        body: JSONDict = {"ok": False, "error_code": self.status, "description": self.description}
         headers: dict[str, str] = {}
         if self.retry_after is not None:
             # [assumption] Telegram's shape; Zalo's 429 body and headers are undocumented.
@@ -170,11 +164,9 @@ class ZaloEmulator:
         self._handlers: dict[str, Callable[[JSONDict], Any]] = {
             "getMe": lambda body: copy.deepcopy(_GET_ME),
             "setWebhook": self._set_webhook,
-            "getWebhookInfo": self._get_webhook_info,
             "deleteWebhook": self._delete_webhook,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
-            "sendChatAction": self._send_chat_action,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -538,13 +530,6 @@ class ZaloEmulator:
         self._webhook = _Webhook(url, secret, now_ms())
         return {"url": url, "updated_at": self._webhook.updated_at}
 
-    def _get_webhook_info(self, body: JSONDict) -> JSONDict:
-        if self._webhook is None:
-            # [observed] MCP: "measured, not documented"; this body has no error_code.
-            raise _ApiError(404, "Not Found", with_code=False)
-        # [documented] same shape as the setWebhook result.
-        return {"url": self._webhook.url, "updated_at": self._webhook.updated_at}
-
     def _delete_webhook(self, body: JSONDict) -> JSONDict:
         self._webhook = None
         return {"url": "", "updated_at": now_ms()}  # [documented]
@@ -565,14 +550,6 @@ class ZaloEmulator:
         if body.get("caption") is not None:
             record["caption"] = self._checked_text(body["caption"], "caption")
         return self._record_send(record)
-
-    def _send_chat_action(self, body: JSONDict) -> bool:
-        self._known_chat(body)
-        if body.get("action") != "typing":
-            # [documented] only "typing"; "upload_photo" is "coming soon".
-            raise _ApiError(400, "Bad Request: action must be 'typing'")
-        # [documented] the answer is {"ok": true}; [assumption] with result true alongside.
-        return True
 
     # ------------------------------------------------------------------ helpers (lock held)
 
