@@ -600,11 +600,7 @@ class BotApiEmulator:
 
     def _send_message(self, params: JSONDict) -> JSONDict:
         chat_id = self._target_chat(params)
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(text) > 4096:
-            raise _ApiError(400, "Bad Request: message is too long")
+        text = _checked_text(params)
         markup = params.get("reply_markup")
         message = SentMessage(
             message_id=self._allocate_message_id(chat_id),
@@ -657,11 +653,7 @@ class BotApiEmulator:
         message = self._message_to_edit(params)
         if message.kind != "text":
             raise _ApiError(400, "Bad Request: there is no text in the message to edit")
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(text) > 4096:
-            raise _ApiError(400, "Bad Request: message is too long")
+        text = _checked_text(params)
         # Telegram drops the inline keyboard when an edit omits reply_markup.
         markup = params.get("reply_markup")
         buttons = _parse_buttons(markup)
@@ -943,6 +935,16 @@ def _fault_response(fault: Fault) -> tuple[int, JSONDict]:
         )
     parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
     return fault.status, _ApiError(fault.status, description, parameters).payload()
+
+
+def _checked_text(params: JSONDict) -> str:
+    """A message's text, refused as Telegram would when empty or over 4,096 characters."""
+    text = params.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _ApiError(400, "Bad Request: message text is empty")
+    if _utf16_len(text) > 4096:
+        raise _ApiError(400, "Bad Request: message is too long")
+    return text
 
 
 def _parse_buttons(markup: Any) -> Buttons:
