@@ -38,21 +38,12 @@ from storage.imports import store_paper_responses
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
+from tests.chaos_emulator import FaultPlan
 from tests.settings_support import TWO_AGENCIES, make_settings
-from tests.soak import (
-    CATALOGUE,
-    QUERY_TOO_OLD,
-    SECRET,
-    TOKEN,
-    FaultPlan,
-    LoadRun,
-    audit,
-    run_load,
-    sized,
-)
+from tests.soak import CATALOGUE, SECRET, TOKEN, LoadRun, audit, run_load, sized
 from tests.telegram_fakes import (
     Call,
-    RecordingRequest,
+    TelegramRules,
     feed,
     press_update,
     started_bot,
@@ -140,12 +131,11 @@ CITIZEN = 5_400_000_001
 
 
 @dataclass
-class StrictRequest(RecordingRequest):
-    """A `RecordingRequest` that answers a callback query once (as Telegram does) and fails
-    planned calls: `plan[method]` lists outcomes for its next calls ("ok", 502, 429, "drop")."""
+class StrictRequest(TelegramRules):
+    """Telegram's rules (a callback query is answered once, …) and planned failures:
+    `plan[method]` lists outcomes for its next calls ("ok", 502, 429, "drop")."""
 
     plan: dict[str, list[int | str]] = field(default_factory=dict)
-    answered: set[str] = field(default_factory=set)
 
     async def intercept(
         self, name: str, params: dict[str, Any], request_data: RequestData | None
@@ -158,14 +148,6 @@ class StrictRequest(RecordingRequest):
         if isinstance(outcome, int):
             self.calls.append(Call(f"{name}!failed", params))
             return refusal(outcome)
-        if name == "answerCallbackQuery":
-            query = str(params.get("callback_query_id"))
-            if query in self.answered:
-                self.calls.append(Call(f"{name}!failed", params))
-                return 400, json.dumps(
-                    {"ok": False, "error_code": 400, "description": QUERY_TOO_OLD}
-                ).encode()
-            self.answered.add(query)
         return await super().intercept(name, params, request_data)
 
 
@@ -187,17 +169,8 @@ async def citizen_bot(folder: Path) -> AsyncIterator[tuple[Any, StrictRequest]]:
         yield app, request
 
 
-def last_buttons(request: RecordingRequest) -> list[tuple[str, str]]:
-    ok = [c for c in request.calls if c.method == "sendMessage"]
-    markup = ok[-1].params.get("reply_markup") if ok else None
-    if not markup:
-        return []
-    keyboard = markup if isinstance(markup, dict) else json.loads(str(markup))
-    return [(b["text"], b["callback_data"]) for row in keyboard["inline_keyboard"] for b in row]
-
-
 async def press(app: Any, request: StrictRequest, prefix: str) -> None:
-    data = next(d for label, d in last_buttons(request) if label.startswith(prefix))
+    data = next(d for label, d in request.last_buttons() if label.startswith(prefix))
     await feed(app, press_update(CITIZEN, data))
 
 

@@ -35,21 +35,13 @@ from bot.config import (
 )
 from handlers.conversation import pseudonym
 from storage.exports import RESPONDENT_KEY_LENGTH
+from tests.chaos_emulator import ChaosEmulator
 from tests.cli_support import run_cli
 from tests.e2e_support import BotProcess
 from tests.settings_support import make_settings
-from tests.soak import (
-    CATALOGUE,
-    SECRET,
-    TOKEN,
-    ChaosEmulator,
-    SurveyTaker,
-    TelegramRules,
-    buttons_of,
-    plan_answers,
-    write_bot_config,
-)
-from tests.telegram_fakes import feed, started_bot
+from tests.soak import CATALOGUE, SECRET, TOKEN, write_bot_config
+from tests.survey_takers import SurveyTaker, plan_answers
+from tests.telegram_fakes import TelegramRules, buttons_of, feed, started_bot
 
 ADMIN = 6_300_000_001
 CLOCK = datetime(2026, 10, 14, 3, 0, tzinfo=UTC)
