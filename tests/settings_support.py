@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ TWO_AGENCIES = (
 def make_settings(
     folder: Path,
     *,
-    agencies: Iterable[AgencyEntry] = TWO_AGENCIES,
+    agencies: Iterable[AgencyEntry] | Mapping[str, str] = TWO_AGENCIES,
     officials: Iterable[OfficialEntry] = (),
     database: str = "sipas.sqlite",
     telegram_token: str | None = None,
@@ -27,9 +27,11 @@ def make_settings(
 ) -> Settings:
     """Validated settings whose database is `folder/database`.
 
-    Each keyword section sets some keys of that config section, as config.toml would:
-    `privacy={"retention_days": 30}`, `survey={"min_responses": 3}`.
+    `agencies` may be entries or {code: name}. Each keyword section sets some keys of that
+    config section, as config.toml would: `privacy={"retention_days": 30}`.
     """
+    if isinstance(agencies, Mapping):
+        agencies = [AgencyEntry(code=code, name=name) for code, name in agencies.items()]
     storage = {**sections.pop("storage", {}), "path": folder / database}
     if telegram_token is not None:
         sections["telegram"] = {**sections.get("telegram", {}), "token": telegram_token}

@@ -133,11 +133,7 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(
         tmp_path,
         telegram_token="123:TEST",
-        agencies=(
-            AgencyEntry(code=A, name="UBND xã A"),
-            AgencyEntry(code=B, name="Sở Tư pháp"),
-            AgencyEntry(code=SMALL, name="UBND xã C"),
-        ),
+        agencies={A: "UBND xã A", B: "Sở Tư pháp", SMALL: "UBND xã C"},
         officials=(
             OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(telegram_id=OFFICIAL_A, agencies=(A,)),

@@ -31,6 +31,7 @@ def settings_for(tmp_path: Path, retention_days: int) -> Settings:
 
 
 def form(day: date) -> PaperResponse:
+    """A counter-5 form for agency "a", all fives, filled in at 9:00 on `day`."""
     criteria = ("access_1", "procedures_1", "civil_servants_1", "results_1", "feedback_1")
     answers: dict[str, int | None] = dict.fromkeys(criteria, 5)
     return PaperResponse(

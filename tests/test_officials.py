@@ -27,7 +27,6 @@ from telegram.request import RequestData
 
 import bot.files.export
 from bot.config import (
-    AgencyEntry,
     OfficialEntry,
     Settings,
 )
@@ -183,11 +182,7 @@ def settings(tmp_path: Path) -> Settings:
         tmp_path,
         telegram_token="123:TEST",
         survey={"min_responses": 3},
-        agencies=(
-            AgencyEntry(code=A, name="UBND xã A"),
-            AgencyEntry(code=B, name="Sở Tư pháp"),
-            AgencyEntry(code=SMALL, name="UBND xã Ít"),
-        ),
+        agencies={A: "UBND xã A", B: "Sở Tư pháp", SMALL: "UBND xã Ít"},
         officials=(
             OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(telegram_id=OFFICIAL_A, role="official", agencies=(A,)),

@@ -39,9 +39,9 @@ from bot.zalo.api import ZaloBotApi
 from bot.zalo.digest import zalo_digest
 from handlers.retry import MAX_TRIES
 from storage.imports import store_paper_responses
-from survey.paper import PaperResponse
 from tests.settings_support import make_settings
 from tests.telegram_fakes import RecordingRequest, started_bot
+from tests.test_housekeeping import form
 from tests.zalo_emulator import ZaloEmulator
 
 MODES = ("telegram", "zalo", "both")
@@ -208,14 +208,6 @@ def deliveries(run: Run) -> list[tuple[str, str, str]]:
 def delivered_to(channels: list[str]) -> list[tuple[str, str, str]]:
     users = {"telegram": str(TELEGRAM_ADMIN), "zalo": ZALO_ADMIN}
     return sorted((channel, users[channel], DUE_WEEK) for channel in channels)
-
-
-def form(day: date) -> PaperResponse:
-    criteria = ("access_1", "procedures_1", "civil_servants_1", "results_1", "feedback_1")
-    answers: dict[str, int | None] = dict.fromkeys(criteria, 5)
-    return PaperResponse(
-        0, "a", "counter-5", 7, datetime(day.year, day.month, day.day, 9), answers, {}
-    )
 
 
 def near(moment: datetime, expected: datetime) -> bool:
