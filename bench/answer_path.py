@@ -213,27 +213,25 @@ async def commit_rate(folder: Path, seconds: float = 1.0) -> float:
 
 @dataclass
 class Scenario:
-    """Medians over runs of one concurrency level and its baselines."""
+    """Every run of one concurrency level: the bot's traffic, the bare dispatch's, sqlite's."""
 
     label: str
-    rates: list[float] = field(default_factory=list)
-    p50: list[float] = field(default_factory=list)
-    p99: list[float] = field(default_factory=list)
-    bare_rates: list[float] = field(default_factory=list)
-    bare_p50: list[float] = field(default_factory=list)
-    bare_p99: list[float] = field(default_factory=list)
-    commits: list[float] = field(default_factory=list)
-    calls: list[int] = field(default_factory=list)
+    bot: list[Traffic] = field(default_factory=list)
+    bare: list[Traffic] = field(default_factory=list)
+    commits: list[float] = field(default_factory=list)  # aiosqlite insert+commit rows/s
 
     def add(self, bot: Traffic, bare: Traffic, commits: float) -> None:
-        self.rates.append(bot.rate)
-        self.p50.append(percentile(bot.latencies, 0.50) * 1000)
-        self.p99.append(percentile(bot.latencies, 0.99) * 1000)
-        self.bare_rates.append(bare.rate)
-        self.bare_p50.append(percentile(bare.latencies, 0.50) * 1000)
-        self.bare_p99.append(percentile(bare.latencies, 0.99) * 1000)
+        self.bot.append(bot)
+        self.bare.append(bare)
         self.commits.append(commits)
-        self.calls += bot.calls
+
+
+def _rate(runs: list[Traffic]) -> float:
+    return median([traffic.rate for traffic in runs])
+
+
+def _ms(runs: list[Traffic], quantile: float) -> float:
+    return median([percentile(traffic.latencies, quantile) * 1000 for traffic in runs])
 
 
 async def measure(scenarios: Sequence[tuple[str, int, int]], runs: int) -> list[Scenario]:
@@ -254,40 +252,30 @@ def figures(results: Sequence[Scenario], runs: int) -> list[Figure]:
     out: list[Figure] = []
     for s in results:
         at_load = s.label == "c200"
-        name = f"answer_path.{s.label}"
-        bare_name = f"bare PTB dispatch ({s.label})"
+        bare = f"bare PTB dispatch ({s.label})"
+        rate = _rate(s.bot)
+        # name, value, unit, baseline, target
+        rows: list[tuple[str, float, str, tuple[str, float], str | None]] = [
+            (
+                "throughput",
+                rate,
+                "answers/s",
+                (f"{bare} answers/s", _rate(s.bare)),
+                "ratio >= 0.5" if at_load else None,
+            ),
+            (
+                "throughput_vs_sqlite",
+                rate,
+                "answers/s",
+                ("aiosqlite insert+commit rows/s", median(s.commits)),
+                "ratio >= 1.0" if at_load else None,
+            ),
+            ("p50", _ms(s.bot, 0.50), "ms", (f"{bare} p50 ms", _ms(s.bare, 0.50)), None),
+            ("p99", _ms(s.bot, 0.99), "ms", (f"{bare} p99 ms", _ms(s.bare, 0.99)), "<= 20"),
+        ]
         out += [
-            figure(
-                f"{name}.throughput",
-                median(s.rates),
-                "answers/s",
-                runs=runs,
-                baseline=(f"{bare_name} answers/s", median(s.bare_rates)),
-                target="ratio >= 0.5" if at_load else None,
-            ),
-            figure(
-                f"{name}.throughput_vs_sqlite",
-                median(s.rates),
-                "answers/s",
-                runs=runs,
-                baseline=("aiosqlite insert+commit rows/s", median(s.commits)),
-                target="ratio >= 1.0" if at_load else None,
-            ),
-            figure(
-                f"{name}.p50",
-                median(s.p50),
-                "ms",
-                runs=runs,
-                baseline=(f"{bare_name} p50 ms", median(s.bare_p50)),
-            ),
-            figure(
-                f"{name}.p99",
-                median(s.p99),
-                "ms",
-                runs=runs,
-                baseline=(f"{bare_name} p99 ms", median(s.bare_p99)),
-                target="<= 20",
-            ),
+            figure(f"answer_path.{s.label}.{name}", value, unit, runs=runs, baseline=b, target=t)
+            for name, value, unit, b, t in rows
         ]
     return out
 

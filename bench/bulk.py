@@ -26,9 +26,9 @@ import numpy as np
 
 from bench.common import DATA, QUESTIONNAIRE, BenchError
 from bot.questionnaires import load_catalogue
+from storage.aggregates import add_to_aggregates
 from storage.database import Database
 from storage.migrations import MIGRATIONS, migrate
-from storage.aggregates import add_to_aggregates
 from storage.rollups import MONTHLY_TABLES, ROLLUP_STATEMENTS
 from survey.flow import steps
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import html
 import json
 import re
 import threading
@@ -13,11 +12,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.emulator_server import TrackingHandler, TrackingServer
+from tests.emulator_server import Fault, TrackingHandler, TrackingServer
 
 JSONDict = dict[str, Any]
 Buttons = list[list[tuple[str, str | None]]]
@@ -37,7 +35,6 @@ _STRING_FIELDS = frozenset(
     [
         "text",
         "caption",
-        "parse_mode",
         "callback_query_id",
         "inline_message_id",
         "url",
@@ -59,29 +56,6 @@ _STRING_FIELDS = frozenset(
     ]
 )
 
-# Tags accepted by Telegram's HTML parse mode; anything else is a 400, which is exactly the kind
-# of bug (unescaped user input in HTML) the end-to-end tests should surface.
-_HTML_TAGS = frozenset(
-    [
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "a",
-        "code",
-        "pre",
-        "blockquote",
-        "tg-emoji",
-    ]
-)
-_HTML_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(\s[^<>]*)?>")
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
 _BOT_COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 _DISPOSITION_PARAM_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -131,20 +105,16 @@ class SentMessage:
     message_id: int
     chat_id: int
     kind: Literal["text", "document", "photo"] = "text"
-    # Visible text: HTML tags stripped and entities unescaped, like a client would render it.
     text: str = ""
-    raw_text: str = ""
     caption: str | None = None
     buttons: Buttons = field(default_factory=list)
     edits: int = 0
-    parse_mode: str | None = None
     reply_markup: JSONDict | None = None
     file_name: str | None = None
     file_size: int = 0
     file_bytes: bytes = b""
     file_id: str | None = None
     mime_type: str | None = None
-    deleted: bool = False
     date: int = 0
 
     def button_texts(self) -> list[str]:
@@ -162,18 +132,9 @@ class _QueuedUpdate:
 
 
 @dataclass
-class _Fault:
-    drop: bool
-    status: int = 500
-    retry_after: int | None = None
-    description: str | None = None
-
-
-@dataclass
 class _StoredFile:
     file_id: str
     file_unique_id: str
-    file_path: str
     filename: str
     mime_type: str
     data: bytes
@@ -219,16 +180,16 @@ class BotApiEmulator:
         self._waiting_polls = 0
 
         self._users: dict[int, _UserInfo] = {}
+        self.profiles: dict[int, tuple[str, str | None]] = {}  # user id → first name, username
         self._blocked: set[int] = set()
         self._next_message_id: dict[int, int] = {}
         self._messages: dict[int, list[SentMessage]] = {}
         self._files: dict[str, _StoredFile] = {}
-        self._files_by_path: dict[str, _StoredFile] = {}
         self._open_callbacks: set[str] = set()
 
         self._calls: list[tuple[str, JSONDict]] = []
         self._callback_answers: list[tuple[str, str | None]] = []
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults: dict[str, deque[Fault]] = {}
         self._webhook_url = ""
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
 
@@ -238,18 +199,11 @@ class BotApiEmulator:
             "setWebhook": self._set_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
-            "deleteMyCommands": self._delete_my_commands,
-            "getMyCommands": self._get_my_commands,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
-            "editMessageCaption": self._edit_message_caption,
-            "editMessageReplyMarkup": self._edit_message_reply_markup,
-            "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "sendDocument": lambda params: self._send_file(params, "document"),
             "sendPhoto": lambda params: self._send_file(params, "photo"),
-            "sendChatAction": self._send_chat_action,
-            "getFile": self._get_file,
             # Harmless startup calls a bot may make; accepting them keeps e2e tests focused.
             "setMyDescription": lambda params: True,
             "setMyShortDescription": lambda params: True,
@@ -266,26 +220,14 @@ class BotApiEmulator:
         self.port: int = self._server.server_address[1]
         self.base_url = f"http://{host}:{self.port}/bot"
         self.base_file_url = f"http://{host}:{self.port}/file/bot"
-        # A short poll interval lets close() return promptly instead of after 0.5 s.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _POLL_SLICE},
-            name=f"botapi-emulator:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.serve_in_thread(f"botapi-emulator:{self.port}", _POLL_SLICE)
 
     # ------------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> BotApiEmulator:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -295,11 +237,7 @@ class BotApiEmulator:
                 return
             self._closed = True
             self._touch()
-        self._server.shutdown()
-        # Idle keep-alive connections would otherwise keep their handler threads blocked.
-        self._server.close_all_connections()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     # ------------------------------------------------------------------ simulated users
 
@@ -312,7 +250,9 @@ class BotApiEmulator:
         username: str | None = None,
         language_code: str | None = None,
     ) -> int:
-        """Queue a private-chat text message from `user_id`; returns its update_id."""
+        """Queue a private-chat text message from `user_id`; returns its update_id. A user
+        with a profile keeps its name and username."""
+        first_name, username = self.profiles.get(user_id, (first_name, username))
         with self._cond:
             self._users[user_id] = _UserInfo(first_name, username, language_code)
             message: JSONDict = {
@@ -336,7 +276,7 @@ class BotApiEmulator:
             if stored is None:
                 raise AssertionError(
                     f"no live bot message {message_id} in chat {user_id}; "
-                    f"have {[m.message_id for m in self._live_messages(user_id)]}"
+                    f"have {[m.message_id for m in self._messages.get(user_id, [])]}"
                 )
             query_id = str(self._next_callback_id)
             self._next_callback_id += 1
@@ -410,13 +350,13 @@ class BotApiEmulator:
             retry_after = 1
         with self._cond:
             faults = self._faults.setdefault(method.lower(), deque())
-            faults.extend(_Fault(False, status, retry_after, description) for _ in range(count))
+            faults.extend(Fault(False, status, retry_after, description) for _ in range(count))
 
     def drop_connection_next(self, method: str, count: int = 1) -> None:
         """Make the next `count` calls of `method` close the socket without any response."""
         with self._cond:
             faults = self._faults.setdefault(method.lower(), deque())
-            faults.extend(_Fault(True) for _ in range(count))
+            faults.extend(Fault(True) for _ in range(count))
 
     # ------------------------------------------------------------------ observation
 
@@ -461,14 +401,13 @@ class BotApiEmulator:
             stored = self._commands.get(_commands_key(scope, language_code), [])
             return [(c["command"], c["description"]) for c in stored]
 
-    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[SentMessage]:
+    def messages(self, chat_id: int) -> list[SentMessage]:
         """Snapshots of the bot's messages in `chat_id`, oldest first."""
         with self._lock:
-            found = self._messages.get(chat_id, [])
-            return [copy.deepcopy(m) for m in found if include_deleted or not m.deleted]
+            return [copy.deepcopy(m) for m in self._messages.get(chat_id, [])]
 
     def last_message(self, chat_id: int) -> SentMessage:
-        """The bot's newest live message in `chat_id`; AssertionError if there is none."""
+        """The bot's newest message in `chat_id`; AssertionError if there is none."""
         found = self.messages(chat_id)
         if not found:
             raise AssertionError(f"the bot has sent no message to chat {chat_id}")
@@ -556,11 +495,6 @@ class BotApiEmulator:
         except Exception as exc:  # an emulator bug must surface in the test, not hang the bot
             return 500, _ApiError(500, f"Internal Server Error: emulator bug: {exc!r}").payload()
         return 200, {"ok": True, "result": result}
-
-    def file_content(self, file_path: str) -> bytes | None:
-        with self._lock:
-            stored = self._files_by_path.get(file_path)
-            return stored.data if stored else None
 
     # ------------------------------------------------------------------ method handlers
 
@@ -664,35 +598,16 @@ class BotApiEmulator:
         ]
         return True
 
-    def _delete_my_commands(self, params: JSONDict) -> bool:
-        key = _commands_key(params.get("scope"), params.get("language_code") or "")
-        self._commands.pop(key, None)
-        return True
-
-    def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
-        key = _commands_key(params.get("scope"), params.get("language_code") or "")
-        return copy.deepcopy(self._commands.get(key, []))
-
     def _send_message(self, params: JSONDict) -> JSONDict:
         chat_id = self._target_chat(params)
-        raw_text = params.get("text")
-        if not isinstance(raw_text, str):
-            raise _ApiError(400, "Bad Request: message text is empty")
-        parse_mode = params.get("parse_mode")
-        text = _visible_text(raw_text, parse_mode)
-        if not text.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(text) > 4096:
-            raise _ApiError(400, "Bad Request: message is too long")
+        text = _checked_text(params)
         markup = params.get("reply_markup")
         message = SentMessage(
             message_id=self._allocate_message_id(chat_id),
             chat_id=chat_id,
             kind="text",
             text=text,
-            raw_text=raw_text,
             buttons=_parse_buttons(markup),
-            parse_mode=parse_mode,
             reply_markup=markup,
             date=int(time.time()),
         )
@@ -713,20 +628,16 @@ class BotApiEmulator:
             stored = self._store_file(kind, name, "application/octet-stream", b"")
         else:
             raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
-        raw_caption = params.get("caption")
-        caption = None
-        if isinstance(raw_caption, str):
-            caption = _visible_text(raw_caption, params.get("parse_mode"))
-            if _utf16_len(caption) > 1024:
-                raise _ApiError(400, "Bad Request: message caption is too long")
+        caption = params.get("caption")
+        if isinstance(caption, str) and _utf16_len(caption) > 1024:
+            raise _ApiError(400, "Bad Request: message caption is too long")
         markup = params.get("reply_markup")
         message = SentMessage(
             message_id=self._allocate_message_id(chat_id),
             chat_id=chat_id,
             kind=kind,
-            caption=caption,
+            caption=caption if isinstance(caption, str) else None,
             buttons=_parse_buttons(markup),
-            parse_mode=params.get("parse_mode"),
             reply_markup=markup,
             file_name=stored.filename if kind == "document" else None,
             file_size=len(stored.data),
@@ -742,59 +653,15 @@ class BotApiEmulator:
         message = self._message_to_edit(params)
         if message.kind != "text":
             raise _ApiError(400, "Bad Request: there is no text in the message to edit")
-        raw_text = params.get("text")
-        if not isinstance(raw_text, str):
-            raise _ApiError(400, "Bad Request: message text is empty")
-        text = _visible_text(raw_text, params.get("parse_mode"))
-        if not text.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(text) > 4096:
-            raise _ApiError(400, "Bad Request: message is too long")
+        text = _checked_text(params)
         # Telegram drops the inline keyboard when an edit omits reply_markup.
         markup = params.get("reply_markup")
         buttons = _parse_buttons(markup)
         if text == message.text and buttons == message.buttons:
             raise _ApiError(400, _NOT_MODIFIED)
-        message.text, message.raw_text, message.buttons = text, raw_text, buttons
-        message.reply_markup, message.parse_mode = markup, params.get("parse_mode")
+        message.text, message.buttons, message.reply_markup = text, buttons, markup
         message.edits += 1
         return self._message_json(message)
-
-    def _edit_message_caption(self, params: JSONDict) -> JSONDict:
-        message = self._message_to_edit(params)
-        if message.kind == "text":
-            raise _ApiError(400, "Bad Request: there is no caption in the message to edit")
-        raw_caption = params.get("caption")
-        caption = (
-            _visible_text(raw_caption, params.get("parse_mode"))
-            if isinstance(raw_caption, str)
-            else None
-        )
-        markup = params.get("reply_markup")
-        buttons = _parse_buttons(markup)
-        if caption == message.caption and buttons == message.buttons:
-            raise _ApiError(400, _NOT_MODIFIED)
-        message.caption, message.buttons, message.reply_markup = caption, buttons, markup
-        message.edits += 1
-        return self._message_json(message)
-
-    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict:
-        message = self._message_to_edit(params)
-        markup = params.get("reply_markup")
-        buttons = _parse_buttons(markup)
-        if buttons == message.buttons:
-            raise _ApiError(400, _NOT_MODIFIED)
-        message.buttons, message.reply_markup = buttons, markup
-        message.edits += 1
-        return self._message_json(message)
-
-    def _delete_message(self, params: JSONDict) -> bool:
-        chat_id = _as_int(params.get("chat_id"), 0)
-        message = self._find_message(chat_id, _as_int(params.get("message_id"), 0))
-        if message is None:
-            raise _ApiError(400, "Bad Request: message to delete not found")
-        message.deleted = True
-        return True
 
     def _answer_callback_query(self, params: JSONDict) -> bool:
         query_id = str(params.get("callback_query_id") or "")
@@ -807,21 +674,6 @@ class BotApiEmulator:
         text = params.get("text")
         self._callback_answers.append((query_id, text if isinstance(text, str) else None))
         return True
-
-    def _send_chat_action(self, params: JSONDict) -> bool:
-        self._target_chat(params)
-        return True
-
-    def _get_file(self, params: JSONDict) -> JSONDict:
-        stored = self._files.get(str(params.get("file_id") or ""))
-        if stored is None:
-            raise _ApiError(400, "Bad Request: invalid file_id")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.data),
-            "file_path": stored.file_path,
-        }
 
     # ------------------------------------------------------------------ internals (lock held)
 
@@ -853,12 +705,9 @@ class BotApiEmulator:
 
     def _find_message(self, chat_id: int, message_id: int) -> SentMessage | None:
         for message in self._messages.get(chat_id, []):
-            if message.message_id == message_id and not message.deleted:
+            if message.message_id == message_id:
                 return message
         return None
-
-    def _live_messages(self, chat_id: int) -> list[SentMessage]:
-        return [m for m in self._messages.get(chat_id, []) if not m.deleted]
 
     def _message_to_edit(self, params: JSONDict) -> SentMessage:
         if params.get("inline_message_id"):
@@ -873,18 +722,14 @@ class BotApiEmulator:
         number = self._next_file_no
         self._next_file_no += 1
         prefix = "BQACAgUAAxk" if kind == "document" else "AgACAgUAAxk"
-        folder = "documents" if kind == "document" else "photos"
-        suffix = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
         stored = _StoredFile(
             file_id=f"{prefix}{number:08d}",
             file_unique_id=f"AQAD{number:06d}",
-            file_path=f"{folder}/file_{number}.{suffix}",
             filename=filename,
             mime_type=mime_type,
             data=data,
         )
         self._files[stored.file_id] = stored
-        self._files_by_path[stored.file_path] = stored
         return stored
 
     def _bot_user_json(self) -> JSONDict:
@@ -971,11 +816,7 @@ class _Handler(TrackingHandler):
         except ValueError:
             self._send_json(400, _ApiError(400, "Bad Request: malformed body").payload())
             return
-        # PTB percent-encodes file download paths, so the token's ':' arrives as %3A there.
         path = unquote(url.path)
-        if path.startswith("/file/bot"):
-            self._serve_file(path.removeprefix("/file/bot"))
-            return
         if not path.startswith("/bot"):
             self._send_json(404, _ApiError(404, "Not Found").payload())
             return
@@ -997,21 +838,6 @@ class _Handler(TrackingHandler):
             self.close_connection = True
             return
         self._send_json(*outcome)
-
-    def _serve_file(self, rest: str) -> None:
-        token, _, file_path = rest.partition("/")
-        if token != self.server.api.token:
-            self._send_json(401, _ApiError(401, "Unauthorized").payload())
-            return
-        data = self.server.api.file_content(file_path)
-        if data is None:
-            self._send_json(404, _ApiError(404, "Not Found").payload())
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _send_json(self, status: int, payload: JSONDict) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode()
@@ -1100,7 +926,7 @@ def _unescape_form_param(value: str) -> str:
 # ---------------------------------------------------------------------- helpers
 
 
-def _fault_response(fault: _Fault) -> tuple[int, JSONDict]:
+def _fault_response(fault: Fault) -> tuple[int, JSONDict]:
     if fault.status == 429:
         description = fault.description or f"Too Many Requests: retry after {fault.retry_after}"
     else:
@@ -1111,55 +937,14 @@ def _fault_response(fault: _Fault) -> tuple[int, JSONDict]:
     return fault.status, _ApiError(fault.status, description, parameters).payload()
 
 
-def _visible_text(raw: str, parse_mode: Any) -> str:
-    if isinstance(parse_mode, str) and parse_mode.lower() == "html":
-        return _html_to_text(raw)
-    # Markdown modes are stored verbatim; only HTML is parsed and validated.
-    return raw
-
-
-def _html_to_text(source: str) -> str:
-    """Strip Telegram-HTML tags, raising the 400 Telegram would for malformed markup."""
-    out: list[str] = []
-    stack: list[str] = []
-    pos = 0
-    while True:
-        lt = source.find("<", pos)
-        if lt < 0:
-            out.append(html.unescape(source[pos:]))
-            break
-        out.append(html.unescape(source[pos:lt]))
-        offset = len(source[:lt].encode())
-        match = _HTML_TAG_RE.match(source, lt)
-        if match is None:
-            raise _ApiError(
-                400, f"Bad Request: can't parse entities: Unexpected '<' at byte offset {offset}"
-            )
-        closing, tag = match.group(1) == "/", match.group(2).lower()
-        if tag not in _HTML_TAGS:
-            raise _ApiError(
-                400,
-                f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}" '
-                f"at byte offset {offset}",
-            )
-        if closing:
-            if not stack or stack[-1] != tag:
-                raise _ApiError(
-                    400,
-                    f"Bad Request: can't parse entities: Unmatched end tag at byte offset "
-                    f'{offset}, expected "</{stack[-1] if stack else ""}>", found "</{tag}>"',
-                )
-            stack.pop()
-        else:
-            stack.append(tag)
-        pos = match.end()
-    if stack:
-        raise _ApiError(
-            400,
-            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
-            f'"{stack[-1]}"',
-        )
-    return "".join(out)
+def _checked_text(params: JSONDict) -> str:
+    """A message's text, refused as Telegram would when empty or over 4,096 characters."""
+    text = params.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _ApiError(400, "Bad Request: message text is empty")
+    if _utf16_len(text) > 4096:
+        raise _ApiError(400, "Bad Request: message is too long")
+    return text
 
 
 def _parse_buttons(markup: Any) -> Buttons:

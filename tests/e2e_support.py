@@ -14,7 +14,16 @@ from tests.botapi_emulator import BotApiEmulator, SentMessage
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_config(folder: Path, api: BotApiEmulator, *, extra: str = "") -> Path:
+def write_config(
+    folder: Path,
+    api: BotApiEmulator,
+    *,
+    extra: str = "",
+    synchronous: str = "FULL",
+    questionnaire: str = "sipas-2023",
+    secret: str = "end-to-end-test-secret",
+) -> Path:
+    """A config for the bot on `api`, one agency (ubnd_xa_a), digests from one response."""
     config = folder / "config.toml"
     config.write_text(
         f"""
@@ -25,12 +34,14 @@ base_file_url = "{api.base_file_url}"
 
 [storage]
 path = "{folder / "sipas.sqlite"}"
+synchronous = "{synchronous}"
 
 [survey]
+questionnaire = "{questionnaire}"
 min_responses = 1
 
 [privacy]
-secret = "end-to-end-test-secret"
+secret = "{secret}"
 
 [[agencies]]
 code = "ubnd_xa_a"
@@ -50,6 +61,7 @@ class BotProcess:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    args: tuple[str, ...] = ()  # more options of `run`, such as --verbose
 
     def start(self) -> None:
         self.starts += 1
@@ -57,7 +69,7 @@ class BotProcess:
         env.pop("SIPAS_TELEGRAM_TOKEN", None)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "bot", "run", *self.args, "--config", str(self.config)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -5,8 +5,19 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A call made to fail on purpose: `drop` cuts the connection, else HTTP `status`."""
+
+    drop: bool
+    status: int = 500
+    retry_after: int | None = None
+    description: str | None = None
 
 
 class TrackingServer(ThreadingHTTPServer):
@@ -22,7 +33,27 @@ class TrackingServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._idle = threading.Condition(threading.Lock())
         self._busy = 0
+        self._thread: threading.Thread | None = None
         super().__init__(address, handler)
+
+    def serve_in_thread(self, name: str, poll_interval: float) -> None:
+        """Serve on a daemon thread; a short `poll_interval` lets `stop` return promptly."""
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": poll_interval},
+            name=name,
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close, cutting idle keep-alive connections (they would otherwise
+        keep their handler threads blocked)."""
+        self.shutdown()
+        self.close_all_connections()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._idle:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,11 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.config import Settings
+from bot.telegram_app import TelegramApp, build_application, on_shutdown, on_startup
+from handlers.retry import Clock
+
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 BOT_USER = {"id": 999, "is_bot": True, "first_name": "SIPAS", "username": "sipas_test_bot"}
 
 
@@ -90,17 +97,7 @@ class RecordingRequest(BaseRequest):
 
     def last_buttons(self) -> list[tuple[str, str]]:
         """(label, callback data) of the last sent message's inline keyboard, in order."""
-        markup = self.sent("sendMessage")[-1].params.get("reply_markup")
-        if not markup:
-            return []
-        keyboard = markup if isinstance(markup, dict) else json.loads(markup)
-        if not isinstance(keyboard, dict):
-            keyboard = keyboard.to_dict()
-        return [
-            (button["text"], button["callback_data"])
-            for row in keyboard["inline_keyboard"]
-            for button in row
-        ]
+        return buttons_of(self.sent("sendMessage")[-1].params.get("reply_markup"))
 
     def last_message_id(self) -> int:
         return len(self.sent("sendMessage")) + 999
@@ -162,3 +159,82 @@ async def feed(
 
 async def settle() -> None:
     await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def started_bot(
+    settings: Settings, request: BaseRequest, clock: Clock | None = None
+) -> AsyncIterator[TelegramApp]:
+    """The real Application on `request`, from start-up to shutdown, as one run of `bot run`."""
+    app = build_application(settings, request=request, rate_limiter=False, clock=clock)
+    async with app:
+        await on_startup(app)
+        try:
+            yield app
+        finally:
+            await on_shutdown(app)
+
+
+@dataclass
+class TelegramRules(RecordingRequest):
+    """A `RecordingRequest` that refuses, with Telegram's 400, what Telegram would refuse: an
+    empty or over-long text, bad button data, a long callback notice, a callback query answered
+    twice. In-process tests thereby see such a bug as an error instead of a silent pass."""
+
+    answered: set[str] = field(default_factory=set)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+    async def intercept(
+        self, name: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
+        problem = self.problem(name, params)
+        if problem is not None:
+            self.refused.append((name, problem))
+            self.calls.append(Call(f"{name}!refused", params))
+            body = {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}
+            return 400, json.dumps(body).encode()
+        return await super().intercept(name, params, request_data)
+
+    def problem(self, name: str, params: Mapping[str, Any]) -> str | None:
+        if name in ("sendMessage", "editMessageText"):
+            text = params.get("text")
+            if not isinstance(text, str) or not text.strip():
+                return "message text is empty"
+            if len(text.encode("utf-16-le")) // 2 > 4096:
+                return "message is too long"
+            for label, data in buttons_of(params.get("reply_markup")):
+                if not label or not 1 <= len(data.encode()) <= 64:
+                    return "BUTTON_DATA_INVALID"
+        if name == "answerCallbackQuery":
+            query = str(params.get("callback_query_id"))
+            if query in self.answered:
+                return QUERY_TOO_OLD.removeprefix("Bad Request: ")
+            self.answered.add(query)
+            text = params.get("text")
+            if isinstance(text, str) and len(text) > 200:
+                return "MESSAGE_TOO_LONG"
+        return None
+
+    def to_chat(self, chat_id: int, since: int = 0) -> list[Call]:
+        """Messages (and documents, photos) sent to `chat_id` from call number `since` on."""
+        return [
+            c
+            for c in self.calls[since:]
+            if c.method in ("sendMessage", "sendDocument", "sendPhoto")
+            and int(c.params.get("chat_id", 0)) == chat_id
+        ]
+
+
+def buttons_of(markup: Any) -> list[tuple[str, str]]:
+    """(label, callback data) of an inline keyboard as PTB passes it to the request."""
+    if not markup:
+        return []
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not isinstance(markup, dict):
+        markup = markup.to_dict()
+    return [
+        (str(b.get("text", "")), str(b.get("callback_data", "")))
+        for row in markup.get("inline_keyboard", [])
+        for b in row
+    ]

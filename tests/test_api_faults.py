@@ -28,28 +28,27 @@ from telegram.error import NetworkError
 from telegram.request import RequestData
 
 import bot.digest.compose
-from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
+from bot.config import AgencyEntry, OfficialEntry, Settings
 from bot.digest.delivery import deliver_due_digests
 from bot.services import Services
-from bot.telegram_app import build_application, on_shutdown, on_startup, services_of
+from bot.telegram_app import services_of
 from handlers.retry import MAX_TRIES
 from handlers.telegram.digest import telegram_digest
 from storage.imports import store_paper_responses
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
-from tests.soak import (
-    CATALOGUE,
-    QUERY_TOO_OLD,
-    SECRET,
-    TOKEN,
-    FaultPlan,
-    LoadRun,
-    audit,
-    run_load,
-    sized,
+from tests.chaos_emulator import FaultPlan
+from tests.settings_support import TWO_AGENCIES, make_settings
+from tests.soak import CATALOGUE, SECRET, TOKEN, LoadRun, audit, run_load, sized
+from tests.telegram_fakes import (
+    Call,
+    TelegramRules,
+    feed,
+    press_update,
+    started_bot,
+    text_update,
 )
-from tests.telegram_fakes import Call, RecordingRequest, feed, press_update, text_update
 
 FAULTY = ("sendMessage", "editMessageText", "answerCallbackQuery", "getUpdates")
 SHARE = 0.10
@@ -132,12 +131,11 @@ CITIZEN = 5_400_000_001
 
 
 @dataclass
-class StrictRequest(RecordingRequest):
-    """A `RecordingRequest` that answers a callback query once (as Telegram does) and fails
-    planned calls: `plan[method]` lists outcomes for its next calls ("ok", 502, 429, "drop")."""
+class StrictRequest(TelegramRules):
+    """Telegram's rules (a callback query is answered once, …) and planned failures:
+    `plan[method]` lists outcomes for its next calls ("ok", 502, 429, "drop")."""
 
     plan: dict[str, list[int | str]] = field(default_factory=dict)
-    answered: set[str] = field(default_factory=set)
 
     async def intercept(
         self, name: str, params: dict[str, Any], request_data: RequestData | None
@@ -150,14 +148,6 @@ class StrictRequest(RecordingRequest):
         if isinstance(outcome, int):
             self.calls.append(Call(f"{name}!failed", params))
             return refusal(outcome)
-        if name == "answerCallbackQuery":
-            query = str(params.get("callback_query_id"))
-            if query in self.answered:
-                self.calls.append(Call(f"{name}!failed", params))
-                return 400, json.dumps(
-                    {"ok": False, "error_code": 400, "description": QUERY_TOO_OLD}
-                ).encode()
-            self.answered.add(query)
         return await super().intercept(name, params, request_data)
 
 
@@ -171,38 +161,16 @@ def refusal(status: int, retry_after: int = 1) -> tuple[int, bytes]:
     return status, json.dumps(body).encode()
 
 
-def citizen_settings(folder: Path) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        agencies=(AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),),
-    )
-    storage = base.storage.model_copy(update={"path": folder / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
-
-
 @asynccontextmanager
 async def citizen_bot(folder: Path) -> AsyncIterator[tuple[Any, StrictRequest]]:
     request = StrictRequest()
-    app = build_application(citizen_settings(folder), request=request, rate_limiter=False)
-    async with app:
-        await on_startup(app)
-        try:
-            yield app, request
-        finally:
-            await on_shutdown(app)
-
-
-def last_buttons(request: RecordingRequest) -> list[tuple[str, str]]:
-    ok = [c for c in request.calls if c.method == "sendMessage"]
-    markup = ok[-1].params.get("reply_markup") if ok else None
-    if not markup:
-        return []
-    keyboard = markup if isinstance(markup, dict) else json.loads(str(markup))
-    return [(b["text"], b["callback_data"]) for row in keyboard["inline_keyboard"] for b in row]
+    settings = make_settings(folder, telegram_token="123:TEST", agencies=TWO_AGENCIES[:1])
+    async with started_bot(settings, request) as app:
+        yield app, request
 
 
 async def press(app: Any, request: StrictRequest, prefix: str) -> None:
-    data = next(d for label, d in last_buttons(request) if label.startswith(prefix))
+    data = next(d for label, d in request.last_buttons() if label.startswith(prefix))
     await feed(app, press_update(CITIZEN, data))
 
 
@@ -275,27 +243,17 @@ def quick_digest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
-def digest_settings(folder: Path, agencies: list[AgencyEntry]) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        agencies=tuple(agencies),
-        officials=(OfficialEntry(telegram_id=OFFICIAL, role="admin", agencies=("*",)),),
-    )
-    storage = base.storage.model_copy(update={"path": folder / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
-
-
 @asynccontextmanager
 async def digest_bot(folder: Path, agencies: list[AgencyEntry]) -> AsyncIterator[Any]:
     request = StrictRequest()
-    settings = digest_settings(folder, agencies)
-    app = build_application(settings, request=request, rate_limiter=False)
-    async with app:
-        await on_startup(app)
-        try:
-            yield app, request, await seeded(app, settings, agencies)
-        finally:
-            await on_shutdown(app)
+    settings = make_settings(
+        folder,
+        telegram_token="123:TEST",
+        agencies=agencies,
+        officials=(OfficialEntry(telegram_id=OFFICIAL, role="admin", agencies=("*",)),),
+    )
+    async with started_bot(settings, request) as app:
+        yield app, request, await seeded(app, settings, agencies)
 
 
 async def seeded(app: Any, settings: Settings, agencies: list[AgencyEntry]) -> Services:

@@ -58,8 +58,8 @@ from survey.answers import read_scale_answer
 from survey.catalogue import QuestionnaireError, parse_questionnaire
 from survey.flow import steps, value_is_na
 from survey.paper_cells import parse_answer, parse_submitted_at, scale_labels
-from tests.soak import CATALOGUE, TelegramRules, buttons_of, sized
-from tests.telegram_fakes import BOT_USER, feed
+from tests.soak import CATALOGUE, sized
+from tests.telegram_fakes import BOT_USER, TelegramRules, buttons_of, feed
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sized(10, 150)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.e2e_support import BotProcess
-from tests.soak import TOO_SOON, sized
+from tests.soak import sized
+from tests.survey_takers import TOO_SOON
 from tests.zalo_emulator import ZaloEmulator
 from tests.zalo_support import is_statement, numbers, stored_by_statement, write_zalo_config
 

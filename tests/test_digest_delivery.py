@@ -26,7 +26,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 import bot.digest.compose
 import bot.digest.delivery
-from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection
+from bot.config import AgencyEntry, OfficialEntry, Settings
 from bot.digest.chart import render_chart
 from bot.digest.compose import build_digest, write_dry_run
 from bot.digest.delivery import (
@@ -50,7 +50,8 @@ from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.period import Period
 from survey.texts import say
-from tests.postgres_support import query_rows, storage_at
+from tests.postgres_support import query_rows
+from tests.settings_support import make_settings
 from tests.telegram_fakes import Call, RecordingRequest, feed, text_update
 
 ADMIN, OFFICIAL_A, STRANGER = 111, 222, 333
@@ -130,19 +131,16 @@ class FlakyRequest(RecordingRequest):
 
 @pytest.fixture
 def settings(tmp_path: Path, database_target: Path | str) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        agencies=(
-            AgencyEntry(code=A, name="UBND xã A"),
-            AgencyEntry(code=B, name="Sở Tư pháp"),
-            AgencyEntry(code=SMALL, name="UBND xã C"),
-        ),
+    return make_settings(
+        tmp_path,
+        target=database_target,
+        telegram_token="123:TEST",
+        agencies={A: "UBND xã A", B: "Sở Tư pháp", SMALL: "UBND xã C"},
         officials=(
             OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(telegram_id=OFFICIAL_A, agencies=(A,)),
         ),
     )
-    return base.model_copy(update={"storage": storage_at(database_target, tmp_path)})
 
 
 @pytest.fixture(autouse=True)

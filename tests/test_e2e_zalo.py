@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from tests.botapi_emulator import BotApiEmulator
+from tests.cli_support import run_cli
 from tests.e2e_support import ROOT, BotProcess, Citizen, write_config
 from tests.test_e2e_telegram import take_survey
 from tests.zalo_emulator import ZaloEmulator
@@ -112,14 +113,7 @@ def test_a_refused_webhook_stops_start_up_with_one_line(tmp_path: Path) -> None:
         )
         config = write_zalo_config(tmp_path, zalo, zalo_extra=hook)
         zalo.fail_next("setWebhook", 400, description="Bad Request: bad webhook")
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "run", "--config", str(config)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run_cli("run", "--config", str(config))
     assert done.returncode == 1
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot.config import AgencyEntry, Settings
+from bot.config import Settings
 from bot.files.sheets import (
     FIXED_COLUMNS,
     INDEX_SHEET,
@@ -28,7 +28,7 @@ from storage.migrations import migrate
 from storage.responses import ResponseStore
 from survey.paper import PaperResponse
 from survey.period import Period
-from tests.postgres_support import storage_at
+from tests.settings_support import make_settings
 
 
 async def export(
@@ -87,13 +87,7 @@ OUTSIDE = [
 
 @pytest.fixture
 async def settings(tmp_path: Path, database_target: Path | str) -> Settings:
-    base = Settings(
-        agencies=(
-            AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
-            AgencyEntry(code="so_tu_phap", name="Sở Tư pháp", questionnaire="counter-5"),
-        ),
-    )
-    settings = base.model_copy(update={"storage": storage_at(database_target, tmp_path)})
+    settings = make_settings(tmp_path, target=database_target)
     database = await Database.open(settings.storage.location)
     await migrate(database)
     await ResponseStore(database).sync_agencies(

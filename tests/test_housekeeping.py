@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from bot.config import AgencyEntry, PrivacySection, Settings, StorageSection
 from bot.housekeeping import tidy
@@ -15,7 +15,8 @@ from bot.services import open_services
 from storage.imports import store_paper_responses
 from survey.flow import Moved, ScaleAnswer
 from survey.paper import PaperResponse
-from tests.postgres_support import query_rows, storage_at
+from tests.postgres_support import query_rows
+from tests.settings_support import make_settings
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
@@ -23,18 +24,17 @@ NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 def settings_for(
     tmp_path: Path, retention_days: int, target: Path | str | None = None
 ) -> Settings:
-    base = Settings(agencies=(AgencyEntry(code="a", name="A", questionnaire="counter-5"),))
-    return base.model_copy(
-        update={
-            "storage": storage_at(target or tmp_path / "h.sqlite", tmp_path),
-            "privacy": base.privacy.model_copy(
-                update={"secret": SecretStr("x" * 16), "retention_days": retention_days}
-            ),
-        }
+    return make_settings(
+        tmp_path,
+        database="h.sqlite",
+        target=target,
+        agencies=(AgencyEntry(code="a", name="A", questionnaire="counter-5"),),
+        privacy={"secret": "x" * 16, "retention_days": retention_days},
     )
 
 
 def form(day: date) -> PaperResponse:
+    """A counter-5 form for agency "a", all fives, filled in at 9:00 on `day`."""
     criteria = ("access_1", "procedures_1", "civil_servants_1", "results_1", "feedback_1")
     answers: dict[str, int | None] = dict.fromkeys(criteria, 5)
     return PaperResponse(

@@ -13,7 +13,7 @@ import openpyxl
 import psycopg
 import pytest
 
-from bot.config import AgencyEntry, Settings
+from bot.config import Settings
 from bot.files.importing import import_responses
 from bot.files.sheets import SheetError, read_sheet
 from bot.questionnaires import load_catalogue
@@ -23,7 +23,8 @@ from storage.migrations import migrate
 from storage.responses import ResponseStore
 from survey.paper import PaperFormError, PaperResponse, parse_paper_forms
 from survey.tally import tally
-from tests.postgres_support import connect_sync, storage_at
+from tests.postgres_support import connect_sync
+from tests.settings_support import make_settings
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -37,13 +38,7 @@ QUESTIONNAIRES = {"ubnd_xa_a": SIPAS, "so_tu_phap": COUNTER}
 
 @pytest.fixture
 def settings(tmp_path: Path, database_target: Path | str) -> Settings:
-    base = Settings(
-        agencies=(
-            AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
-            AgencyEntry(code="so_tu_phap", name="Sở Tư pháp", questionnaire="counter-5"),
-        ),
-    )
-    return base.model_copy(update={"storage": storage_at(database_target, tmp_path)})
+    return make_settings(tmp_path, target=database_target)
 
 
 def sipas_row(submitted: str, seed: int, *extras: str) -> list[str]:

@@ -14,7 +14,8 @@ from bot.config import Settings, load_settings
 from bot.files.importing import import_responses
 from storage.database import Database
 from storage.migrations import MIGRATIONS, Migration, migrate
-from tests.test_import_formats import SIPAS, run_cli, write_config
+from tests.cli_support import run_cli
+from tests.test_import_formats import SIPAS, write_config
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 HEADER = ["submitted_at", "agency", *SIPAS.criterion_ids, "comment"]
@@ -29,13 +30,8 @@ NOVEMBER = [row("2026-11-01 10:00:00", 3)]
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
-    return write_config(tmp_path)
-
-
-@pytest.fixture
-def settings(config: Path) -> Settings:
-    return load_settings(config, environ={})
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(write_config(tmp_path), environ={})
 
 
 def write_csv(path: Path, rows: list[list[str]]) -> Path:
@@ -113,8 +109,9 @@ async def test_rows_differing_only_in_seconds_or_comment_are_not_duplicates(sett
 
 
 async def test_a_dry_run_prints_the_summary_of_the_real_import_and_stores_nothing(
-    config, settings, tmp_path
+    settings, tmp_path
 ):
+    config = settings.source
     path = write_csv(tmp_path / "forms.csv", [*OCTOBER, *NOVEMBER, OCTOBER[1]])
 
     dry = run_cli(
@@ -139,7 +136,8 @@ async def test_a_dry_run_prints_the_summary_of_the_real_import_and_stores_nothin
     assert count(settings) == 4
 
 
-async def test_a_dry_run_names_rows_imported_before(config, settings, tmp_path):
+async def test_a_dry_run_names_rows_imported_before(settings, tmp_path):
+    config = settings.source
     path = write_csv(tmp_path / "forms.csv", [*OCTOBER, *NOVEMBER])
     await import_responses(settings, write_csv(tmp_path / "old.csv", OCTOBER), NOW)
 

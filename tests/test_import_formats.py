@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-import resource
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +20,8 @@ from bot.files.importing import import_responses
 from bot.questionnaires import load_catalogue
 from survey.paper import PaperFormError, parse_paper_forms
 from survey.paper_cells import DATE_FORMS, parse_submitted_at
+from tests.cli_support import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 CATALOGUE = load_catalogue()
@@ -54,25 +51,6 @@ def config(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(config: Path) -> Settings:
     return load_settings(config, environ={})
-
-
-def run_cli(*args: str, cwd: Path, memory: int | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m bot ARGS`; `memory` caps the child's address space (bytes)."""
-
-    def limit() -> None:
-        if memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        preexec_fn=limit,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )
 
 
 def stored(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:

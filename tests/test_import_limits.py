@@ -15,7 +15,8 @@ import bot.files.sheets
 from bot.config import Settings, load_settings
 from bot.files.importing import import_responses
 from bot.files.sheets import MAX_ROWS, read_sheet
-from tests.test_import_formats import SIPAS, run_cli, write_config
+from tests.cli_support import run_cli
+from tests.test_import_formats import SIPAS, write_config
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 HEADER = ["submitted_at", "agency", *SIPAS.criterion_ids]

@@ -26,11 +26,8 @@ from telegram.request import RequestData
 
 import bot.files.export
 from bot.config import (
-    AgencyEntry,
     OfficialEntry,
     Settings,
-    SurveySection,
-    TelegramSection,
 )
 from bot.questionnaires import load_catalogue
 from bot.telegram_app import build_application, on_shutdown, on_startup, services_of
@@ -39,8 +36,16 @@ from survey.access import within_scope
 from survey.flow import steps
 from survey.paper import PaperResponse
 from survey.texts import say
-from tests.postgres_support import query_rows, storage_at, stored_bytes
-from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update, user
+from tests.postgres_support import query_rows, stored_bytes
+from tests.settings_support import make_settings
+from tests.telegram_fakes import (
+    RecordingRequest,
+    feed,
+    press_update,
+    started_bot,
+    text_update,
+    user,
+)
 
 ADMIN = 1001
 OFFICIAL_A = 1002
@@ -170,15 +175,12 @@ class Chat:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_target: Path | str) -> Settings:
-    return Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        storage=storage_at(database_target, tmp_path),
-        survey=SurveySection(min_responses=3),
-        agencies=(
-            AgencyEntry(code=A, name="UBND xã A"),
-            AgencyEntry(code=B, name="Sở Tư pháp"),
-            AgencyEntry(code=SMALL, name="UBND xã Ít"),
-        ),
+    return make_settings(
+        tmp_path,
+        target=database_target,
+        telegram_token="123:TEST",
+        survey={"min_responses": 3},
+        agencies={A: "UBND xã A", B: "Sở Tư pháp", SMALL: "UBND xã Ít"},
         officials=(
             OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(telegram_id=OFFICIAL_A, role="official", agencies=(A,)),
@@ -197,13 +199,10 @@ async def chat(
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     clock = Clock()
     request = FileRecordingRequest(watch=temp)
-    application = build_application(settings, request=request, rate_limiter=False, clock=clock)
-    async with application:
-        await on_startup(application)
+    async with started_bot(settings, request, clock) as application:
         services = services_of(application)
         await store_paper_responses(services.database, SEED, settings.bot.zone, clock.now)
         yield Chat(application, request, settings, clock, temp)
-        await on_shutdown(application)
 
 
 def csv_rows(data: bytes) -> tuple[list[str], list[list[str]]]:

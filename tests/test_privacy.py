@@ -13,10 +13,7 @@ from __future__ import annotations
 import gc
 import io
 import logging
-import os
 import sqlite3
-import subprocess
-import sys
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from telegram.request import RequestData
 
 from bot.commands import check_config
@@ -35,25 +31,17 @@ from bot.config import (
     ConfigError,
     OfficialEntry,
     Settings,
-    TelegramSection,
     load_settings,
 )
-from bot.telegram_app import build_application, on_shutdown, on_startup
 from handlers.replies import pseudonym
 from storage.exports import RESPONDENT_KEY_LENGTH
-from tests.e2e_support import ROOT, BotProcess
-from tests.soak import (
-    CATALOGUE,
-    SECRET,
-    TOKEN,
-    ChaosEmulator,
-    SurveyTaker,
-    TelegramRules,
-    buttons_of,
-    plan_answers,
-    write_bot_config,
-)
-from tests.telegram_fakes import feed
+from tests.chaos_emulator import ChaosEmulator
+from tests.cli_support import run_cli
+from tests.e2e_support import BotProcess
+from tests.settings_support import make_settings
+from tests.soak import CATALOGUE, SECRET, TOKEN, write_bot_config
+from tests.survey_takers import SurveyTaker, plan_answers
+from tests.telegram_fakes import TelegramRules, buttons_of, feed, started_bot
 
 ADMIN = 6_300_000_001
 CLOCK = datetime(2026, 10, 14, 3, 0, tzinfo=UTC)
@@ -97,29 +85,21 @@ class Uploads(TelegramRules):
 
 
 def settings_for(folder: Path) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token=IN_PROCESS_TOKEN),  # type: ignore[arg-type]
+    return make_settings(
+        folder,
+        telegram_token=IN_PROCESS_TOKEN,
         agencies=(AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),),
         officials=(OfficialEntry(telegram_id=ADMIN, role="admin", agencies=("*",)),),
+        privacy={"secret": IN_PROCESS_SECRET},
+        survey={"min_responses": 1},
     )
-    storage = base.storage.model_copy(update={"path": folder / "sipas.sqlite"})
-    privacy = base.privacy.model_copy(update={"secret": SecretStr(IN_PROCESS_SECRET)})
-    survey = base.survey.model_copy(update={"min_responses": 1})
-    return base.model_copy(update={"storage": storage, "privacy": privacy, "survey": survey})
 
 
 @asynccontextmanager
 async def running(folder: Path) -> AsyncIterator[tuple[Any, Uploads]]:
     request = Uploads()
-    app = build_application(
-        settings_for(folder), request=request, rate_limiter=False, clock=lambda: CLOCK
-    )
-    async with app:
-        await on_startup(app)
-        try:
-            yield app, request
-        finally:
-            await on_shutdown(app)
+    async with started_bot(settings_for(folder), request, clock=lambda: CLOCK) as app:
+        yield app, request
 
 
 _ids = iter(range(900_000_000, 1_000_000_000))
@@ -297,29 +277,11 @@ def aggregates(database: Path) -> dict[str, list[tuple[Any, ...]]]:
 # -- the real process ------------------------------------------------------------------------
 
 
-@dataclass
-class VerboseBot(BotProcess):
-    args: tuple[str, ...] = ()
-
-    def start(self) -> None:
-        self.starts += 1
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("SIPAS_TELEGRAM_TOKEN", None)
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", *self.args, "--config", str(self.config)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-
 def run_and_read_log(folder: Path, *args: str, survey: bool = True) -> str:
     """One citizen talks to the real bot while Bot API calls fail; the run's bot.log."""
     api = ChaosEmulator(token=TOKEN)
     form = CATALOGUE["counter-5"]
-    bot = VerboseBot(
+    bot = BotProcess(
         write_bot_config(folder, api, questionnaire="counter-5"), folder / "bot.log", args=args
     )
     person = CITIZENS[2]
@@ -367,14 +329,7 @@ def test_a_rejected_token_is_not_printed(tmp_path: Path) -> None:
         config = write_bot_config(tmp_path, api)
         wrong = TOKEN.replace("AAH", "AAX")
         config.write_text(config.read_text().replace(TOKEN, wrong), encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "run", "--config", str(config)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={k: v for k, v in os.environ.items() if not k.startswith("SIPAS_")},
-        )
+        done = run_cli("run", "--config", str(config))
     assert done.returncode != 0
     assert wrong not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
@@ -448,14 +403,7 @@ def test_run_with_a_token_and_the_example_secret_refuses_to_start_in_one_line(
         f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "http://127.0.0.1:9/bot"\n{privacy}',
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--config", str(config)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("SIPAS_")},
-    )
+    done = run_cli("run", "--config", str(config))
     assert done.returncode == 2
     [line] = done.stderr.splitlines()
     assert line.startswith(f"error: {config}: privacy.secret: ")
@@ -470,14 +418,6 @@ def test_the_terminal_chat_without_a_token_may_keep_the_example_secret(tmp_path:
         '[storage]\npath = "sipas.sqlite"\n[[agencies]]\ncode = "a"\nname = "A"\n',
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--config", str(config), "--as-user", "bob"],
-        cwd=ROOT,
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("SIPAS_")},
-    )
+    done = run_cli("run", "--config", str(config), "--as-user", "bob", stdin="")
     assert done.returncode == 0, done.stderr
     assert "SIPAS Bot" in done.stdout

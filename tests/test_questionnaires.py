@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -16,6 +13,7 @@ from pydantic import BaseModel
 from bot.questionnaires import load_catalogue
 from survey.catalogue import QuestionnaireError
 from survey.models import ELEMENT_IDS, Questionnaire, Text
+from tests.cli_support import run_cli
 
 BUILT_IN = {
     "sipas-2023": (4, 4, 5, 3, 3),
@@ -187,15 +185,7 @@ def test_a_broken_questionnaire_names_file_field_and_reason(
 def test_check_config_refuses_a_broken_questionnaire_file_in_one_line(tmp_path: Path) -> None:
     _write(tmp_path, MINE.replace('id = "results"', 'id = "outcomes"'), "broken.toml")
     config = _write(tmp_path, '[survey]\nquestionnaire_files = ["broken.toml"]\n', "config.toml")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "check-config", "--config", str(config)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={k: v for k, v in os.environ.items() if not k.startswith("SIPAS_")},
-    )
+    result = run_cli("check-config", "--config", str(config), cwd=tmp_path)
     assert result.returncode != 0
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,9 +21,9 @@ from storage.responses import ResponseStore
 from survey.index import IndexResult, compare, compute_index
 from survey.period import Period
 from survey.tally import tally
+from tests.cli_support import run_cli
 from tests.test_tallies import AGENCIES, COUNTER, SIPAS, Written, open_database, random_answers
 
-ROOT = Path(__file__).resolve().parent.parent
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
 MIN_RESPONSES = 3
 
@@ -261,18 +259,6 @@ async def test_the_index_line_covers_the_last_90_days(setup: Setup) -> None:
 
 
 # -- the command line --------------------------------------------------------------------------
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )
 
 
 async def test_the_report_command_prints_the_json(setup: Setup, tmp_path: Path) -> None:

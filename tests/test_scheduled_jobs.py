@@ -25,22 +25,22 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from pydantic import SecretStr
 from telegram.request import RequestData
 
 import bot.digest.compose
-from bot.config import AgencyEntry, OfficialEntry, Settings, TelegramSection, ZaloSection
+from bot.config import AgencyEntry, OfficialEntry, Settings
 from bot.digest.delivery import RETRY_LATER, RETRY_ROUNDS
 from bot.housekeeping import EVERY
 from bot.jobs import Jobs
 from bot.services import Services, open_services
-from bot.telegram_app import build_application, on_shutdown, on_startup, run_of, services_of
+from bot.telegram_app import run_of, services_of
 from bot.zalo.api import ZaloBotApi
 from bot.zalo.digest import zalo_digest
 from handlers.retry import MAX_TRIES
 from storage.imports import store_paper_responses
-from survey.paper import PaperResponse
-from tests.telegram_fakes import RecordingRequest
+from tests.settings_support import make_settings
+from tests.telegram_fakes import RecordingRequest, started_bot
+from tests.test_housekeeping import form
 from tests.zalo_emulator import ZaloEmulator
 
 MODES = ("telegram", "zalo", "both")
@@ -146,26 +146,19 @@ class Run:
 
 
 def settings_for(tmp_path: Path, mode: str, zalo: ZaloEmulator) -> Settings:
-    base = Settings(
+    telegram = {"token": "123:TEST"} if mode in ("telegram", "both") else {}
+    on_zalo = {"token": zalo.token, "base_url": zalo.base_url, "media_dir": tmp_path / "media"}
+    return make_settings(
+        tmp_path,
         agencies=(AgencyEntry(code="a", name="UBND xã A", questionnaire="counter-5"),),
         officials=(
             OfficialEntry(telegram_id=TELEGRAM_ADMIN, role="admin", agencies=("*",)),
             OfficialEntry(zalo_id=ZALO_ADMIN, role="admin", agencies=("*",)),
         ),
+        privacy={"secret": "jobs-test-secret-0123456789", "retention_days": 30},
+        telegram=telegram,
+        zalo=on_zalo if mode in ("zalo", "both") else {},
     )
-    update: dict[str, Any] = {
-        "storage": base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"}),
-        "privacy": base.privacy.model_copy(
-            update={"secret": SecretStr("jobs-test-secret-0123456789"), "retention_days": 30}
-        ),
-    }
-    if mode in ("telegram", "both"):
-        update["telegram"] = TelegramSection(token=SecretStr("123:TEST"))
-    if mode in ("zalo", "both"):
-        update["zalo"] = ZaloSection(
-            token=SecretStr(zalo.token), base_url=zalo.base_url, media_dir=tmp_path / "media"
-        )
-    return base.model_copy(update=update)
 
 
 @pytest.fixture(autouse=True)
@@ -197,18 +190,13 @@ async def run(
             await services.close()
         return
     telegram = TelegramServer()
-    app = build_application(settings, request=telegram, rate_limiter=False, clock=clock)
-    async with app:
-        await on_startup(app)
-        try:
-            services = services_of(app)
-            made = run_of(app).jobs  # what on_startup made
-            assert made is not None
-            made.digest.sleep = no_wait
-            zalo_run = zalo if mode == "both" else None
-            yield Run(mode, services, made.scheduler, clock, telegram, zalo_run)
-        finally:
-            await on_shutdown(app)
+    async with started_bot(settings, telegram, clock) as app:
+        services = services_of(app)
+        made = run_of(app).jobs  # what on_startup made
+        assert made is not None
+        made.digest.sleep = no_wait
+        zalo_run = zalo if mode == "both" else None
+        yield Run(mode, services, made.scheduler, clock, telegram, zalo_run)
 
 
 def deliveries(run: Run) -> list[tuple[str, str, str]]:
@@ -220,14 +208,6 @@ def deliveries(run: Run) -> list[tuple[str, str, str]]:
 def delivered_to(channels: list[str]) -> list[tuple[str, str, str]]:
     users = {"telegram": str(TELEGRAM_ADMIN), "zalo": ZALO_ADMIN}
     return sorted((channel, users[channel], DUE_WEEK) for channel in channels)
-
-
-def form(day: date) -> PaperResponse:
-    criteria = ("access_1", "procedures_1", "civil_servants_1", "results_1", "feedback_1")
-    answers: dict[str, int | None] = dict.fromkeys(criteria, 5)
-    return PaperResponse(
-        0, "a", "counter-5", 7, datetime(day.year, day.month, day.day, 9), answers, {}
-    )
 
 
 def near(moment: datetime, expected: datetime) -> bool:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import AgencyEntry, Settings, TelegramSection
-from bot.telegram_app import build_application, on_shutdown, on_startup
-from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update
+from bot.config import AgencyEntry, Settings
+from tests.settings_support import make_settings
+from tests.telegram_fakes import RecordingRequest, feed, press_update, started_bot, text_update
 
 CITIZEN = 4242
 
@@ -27,15 +27,11 @@ class Clock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
-        agencies=(
-            AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
-            AgencyEntry(code="so_tu_phap", name="Sở Tư pháp"),
-        ),
+    agencies = (
+        AgencyEntry(code="ubnd_xa_a", name="UBND xã A"),
+        AgencyEntry(code="so_tu_phap", name="Sở Tư pháp"),
     )
-    storage = base.storage.model_copy(update={"path": tmp_path / "sipas.sqlite"})
-    return base.model_copy(update={"storage": storage})
+    return make_settings(tmp_path, telegram_token="123:TEST", agencies=agencies)
 
 
 @pytest.fixture
@@ -46,11 +42,8 @@ def clock() -> Clock:
 @pytest.fixture
 async def bot(settings: Settings, clock: Clock) -> AsyncIterator[tuple[Any, RecordingRequest]]:
     request = RecordingRequest()
-    application = build_application(settings, request=request, rate_limiter=False, clock=clock)
-    async with application:
-        await on_startup(application)
+    async with started_bot(settings, request, clock) as application:
         yield application, request
-        await on_shutdown(application)
 
 
 def answers_in(settings: Settings) -> list[tuple[str, int]]:
@@ -63,6 +56,12 @@ async def press(app: Any, request: RecordingRequest, label_prefix: str, **kwargs
     data = next((d for label, d in buttons if label.startswith(label_prefix)), None)
     assert data is not None, f"no button starting {label_prefix!r} in {buttons}"
     await feed(app, press_update(CITIZEN, data, message_id=request.last_message_id(), **kwargs))
+
+
+async def agree(app: Any, request: RecordingRequest) -> None:
+    """/start ubnd_xa_a and agree: the first statement is shown."""
+    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
+    await press(app, request, "Đồng ý")
 
 
 async def test_start_publishes_command_menus_in_both_languages(bot: Any) -> None:
@@ -102,8 +101,7 @@ async def test_a_citizen_completes_the_survey_from_a_deep_link(
 
 async def test_every_press_is_answered(bot: Any) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     await press(app, request, "4")
     presses = 2
     assert len(request.sent("answerCallbackQuery")) == presses
@@ -111,8 +109,7 @@ async def test_every_press_is_answered(bot: Any) -> None:
 
 async def test_a_double_tap_counts_once(bot: Any, settings: Settings) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     data = next(d for label, d in request.last_buttons() if label.startswith("5"))
     await feed(app, press_update(CITIZEN, data))
     await feed(app, press_update(CITIZEN, data))
@@ -124,8 +121,7 @@ async def test_a_double_tap_counts_once(bot: Any, settings: Settings) -> None:
 
 async def test_a_redelivered_update_is_processed_once(bot: Any, settings: Settings) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     data = next(d for label, d in request.last_buttons() if label.startswith("3"))
     await feed(app, press_update(CITIZEN, data, update_id=777_001))
     await press(app, request, "4", update_id=777_001)  # same update id, next question's button
@@ -140,8 +136,7 @@ async def test_forged_or_malformed_buttons_are_refused(
     bot: Any, settings: Settings, data: str
 ) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     await feed(app, press_update(CITIZEN, data))
     assert answers_in(settings) == []
     assert request.sent("answerCallbackQuery")[-1].params.get("text")
@@ -149,8 +144,7 @@ async def test_forged_or_malformed_buttons_are_refused(
 
 async def test_another_citizens_button_is_refused(bot: Any, settings: Settings) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     data = next(d for label, d in request.last_buttons() if label.startswith("5"))
     await feed(app, press_update(CITIZEN + 1, data))
     assert answers_in(settings) == []
@@ -160,8 +154,7 @@ async def test_typed_digits_answer_and_other_text_gets_a_hint(
     bot: Any, settings: Settings
 ) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     await feed(app, text_update(CITIZEN, "4"))
     await feed(app, text_update(CITIZEN, "tuyệt vời"))
     assert "1 đến 5" in request.last_text()
@@ -178,8 +171,7 @@ async def test_typed_digits_answer_and_other_text_gets_a_hint(
 
 async def test_back_changes_the_previous_answer(bot: Any, settings: Settings) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     await press(app, request, "2")
     await press(app, request, "«")
     assert "Câu 1/19" in request.last_text()
@@ -190,8 +182,7 @@ async def test_back_changes_the_previous_answer(bot: Any, settings: Settings) ->
 
 async def test_start_again_offers_continue_first_then_start_over(bot: Any) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     await press(app, request, "4")
     await feed(app, text_update(CITIZEN, "/start"))
     labels = [label for label, _ in request.last_buttons()]
@@ -238,8 +229,7 @@ async def test_forget_deletes_the_citizens_rows_after_confirming(
     bot: Any, settings: Settings
 ) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     await press(app, request, "5")
     await feed(app, text_update(CITIZEN, "/forget"))
     await press(app, request, "Xoá")
@@ -250,8 +240,7 @@ async def test_forget_deletes_the_citizens_rows_after_confirming(
 
 async def test_no_raw_user_id_or_name_is_stored(bot: Any, settings: Settings) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     await press(app, request, "5")
     raw = Path(settings.storage.path).read_bytes()
     wal = Path(f"{settings.storage.path}-wal")
@@ -275,8 +264,7 @@ async def test_a_phone_number_in_a_comment_is_confirmed_with_buttons(
     bot: Any, settings: Settings
 ) -> None:
     app, request = bot
-    await feed(app, text_update(CITIZEN, "/start ubnd_xa_a"))
-    await press(app, request, "Đồng ý")
+    await agree(app, request)
     for _ in range(19):
         await press(app, request, "4")
     while "Gõ ý kiến" not in request.last_text():  # the choices before the comment

@@ -7,7 +7,6 @@ import csv
 import json
 import sqlite3
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +14,8 @@ import openpyxl
 import pytest
 
 from bot.questionnaires import load_catalogue
+from tests import cli_support
 
-ROOT = Path(__file__).resolve().parent.parent
 CRITERIA = list(load_catalogue()["sipas-2023"].criterion_ids)
 HEADER = ["submitted_at", "agency", *CRITERIA, "sex", "age_group", "comment"]
 AGENCIES = {"ubnd_xa_a": "UBND xã A", "so_tu_phap": "Sở Tư pháp"}
@@ -72,15 +71,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def run_cli(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args, "--config", str(setup.config)],
-        cwd=setup.folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )
+    return cli_support.run_cli(*args, "--config", str(setup.config), cwd=setup.folder)
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,14 @@ from bot.config import (
     PrivacySection,
     Settings,
     StorageSection,
-    TelegramSection,
 )
 from bot.services import open_services
-from bot.telegram_app import build_application, on_shutdown, on_startup
 from handlers.officials import visit_token
 from handlers.replies import Citizen, pseudonym
 from survey.texts import say
 from survey.visits import Visit, issue_visit_token, read_visit_token
-from tests.telegram_fakes import RecordingRequest, feed, press_update, text_update
+from tests.settings_support import make_settings
+from tests.telegram_fakes import RecordingRequest, feed, press_update, started_bot, text_update
 
 SECRET = "visit-test-secret-0123"
 OFFICIAL = 500
@@ -78,23 +77,17 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def bot(tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Any, RecordingRequest]]:
-    base = Settings(
-        telegram=TelegramSection(token="123:TEST"),  # type: ignore[arg-type]
+    settings = make_settings(
+        tmp_path,
+        database="v.sqlite",
+        telegram_token="123:TEST",
         agencies=(AgencyEntry(code="ubnd_xa_a", name="UBND xã A", visit_required=True),),
         officials=(OfficialEntry(telegram_id=OFFICIAL, role="official", agencies=("ubnd_xa_a",)),),
-    )
-    settings = base.model_copy(
-        update={
-            "storage": base.storage.model_copy(update={"path": tmp_path / "v.sqlite"}),
-            "privacy": base.privacy.model_copy(update={"secret": SecretStr(SECRET)}),
-        }
+        privacy={"secret": SECRET},
     )
     request = RecordingRequest()
-    application = build_application(settings, request=request, rate_limiter=False, clock=clock)
-    async with application:
-        await on_startup(application)
+    async with started_bot(settings, request, clock) as application:
         yield application, request
-        await on_shutdown(application)
 
 
 async def visit_link(app: Any, request: RecordingRequest) -> str:

@@ -25,7 +25,8 @@ from bot.web.server import build_application, make_context, report_link, report_
 from handlers.officials import CANONICAL, Request
 from survey.numbers import format_number
 from survey.period import Period
-from tests.test_report_cli import OCTOBER, Setup, run_cli
+from tests.cli_support import run_cli
+from tests.test_report_cli import OCTOBER, Setup
 from tests.test_report_cli import setup as setup  # the fixture: three agencies' answers
 from tests.test_tallies import COUNTER
 

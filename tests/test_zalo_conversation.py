@@ -6,6 +6,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.config import load_settings
 from bot.services import Services, open_services
 from bot.zalo.channel import build_channel
@@ -18,7 +20,6 @@ from tests.zalo_support import (
     OFFICIAL,
     SECRET,
     ZaloCitizen,
-    is_statement,
     numbers,
     official_config,
     running,
@@ -31,54 +32,67 @@ from tests.zalo_support import (
 async def started(zalo: ZaloEmulator) -> ZaloCitizen:
     """A citizen who agreed and answered the first statement with 4."""
     citizen = ZaloCitizen(zalo, CITIZEN)
-    await citizen.say("/start ubnd_xa_a")
-    await citizen.say("1")
-    await citizen.say("4")
+    await citizen.start("4")
     return citizen
 
 
-async def test_keeping_data_then_1_answers_the_question_and_deletes_nothing(
-    tmp_path: Path, zalo: ZaloEmulator
+# A detour from statement 2 (after "4" to statement 1): what the person types, what each reply
+# must say (a frozenset: exactly the numbers it offers), and the answers stored at the end.
+DETOURS = {
+    "keeping data then 1 answers the question and deletes nothing": (
+        [
+            ("/forget", ()),
+            ("2", ("giữ nguyên", "Câu 2/19")),  # "Không xoá": the open question, so 1 means it
+            ("1", ()),
+        ],
+        [4, 1],
+    ),
+    "changing language mid survey shows the question again": (
+        [
+            ("/lang", ()),
+            ("2", ("Language set to English", "Question 2/19")),
+            ("5", ("Question 3/19",)),
+        ],
+        [4, 5],
+    ),
+    "after pausing a number offers to resume and answers nothing": (
+        [
+            ("hủy", ()),
+            ("1", ("1/19", frozenset({1, 2}))),
+            ("1", ("Câu 2/19",)),  # continue
+        ],
+        [4],
+    ),
+    "a number from another list never answers the open question": (
+        [
+            ("/lang", ()),  # a list of two languages
+            ("3", ("Không có lựa chọn số 3", "Câu 2/19")),  # back to the open question's list
+            ("/forget", ()),
+            ("5", ("Câu 2/19",)),  # not on the yes/no list either
+        ],
+        [4],
+    ),
+}
+
+
+@pytest.mark.parametrize(("script", "answers"), DETOURS.values(), ids=DETOURS.keys())
+async def test_a_detour_mid_survey_leaves_numbers_meaning_what_is_shown(
+    script: list[tuple[str, tuple[str | frozenset[int], ...]]],
+    answers: list[int],
+    tmp_path: Path,
+    zalo: ZaloEmulator,
 ) -> None:
     async with running(tmp_path, zalo) as bot:
         citizen = await started(zalo)
-        await citizen.say("/forget")
-        (kept,) = await citizen.say("2")  # "Không xoá"
-        assert "giữ nguyên" in kept
-        assert "Câu 2/19" in kept  # the open question, so a number means it
-        await citizen.say("1")
+        for text, expected in script:
+            (reply,) = await citizen.say(text)
+            for part in expected:
+                if isinstance(part, str):
+                    assert part in reply
+                else:
+                    assert numbers(reply) == part
         stored = await stored_answers(bot.services, CITIZEN)
-    assert list(stored.values()) == [4, 1]
-
-
-async def test_changing_language_mid_survey_shows_the_question_again(
-    tmp_path: Path, zalo: ZaloEmulator
-) -> None:
-    async with running(tmp_path, zalo) as bot:
-        citizen = await started(zalo)
-        await citizen.say("/lang")
-        (switched,) = await citizen.say("2")  # English
-        assert "Language set to English" in switched
-        assert "Question 2/19" in switched
-        (next_one,) = await citizen.say("5")
-        assert "Question 3/19" in next_one
-        stored = await stored_answers(bot.services, CITIZEN)
-    assert list(stored.values()) == [4, 5]
-
-
-async def test_after_pausing_a_number_offers_to_resume_and_answers_nothing(
-    tmp_path: Path, zalo: ZaloEmulator
-) -> None:
-    async with running(tmp_path, zalo) as bot:
-        citizen = await started(zalo)
-        await citizen.say("hủy")
-        (offer,) = await citizen.say("1")
-        assert "1/19" in offer
-        assert numbers(offer) == {1, 2}
-        (question,) = await citizen.say("1")  # continue
-        assert "Câu 2/19" in question
-        stored = await stored_answers(bot.services, CITIZEN)
-    assert list(stored.values()) == [4]
+    assert list(stored.values()) == answers
 
 
 async def test_a_sticker_on_the_consent_screen_leaves_1_meaning_agree(
@@ -95,18 +109,21 @@ async def test_a_sticker_on_the_consent_screen_leaves_1_meaning_agree(
         assert "Câu 1/19" in first
 
 
-async def test_a_comment_saying_dung_is_a_comment(tmp_path: Path, zalo: ZaloEmulator) -> None:
+@pytest.mark.parametrize(
+    "comment", ["Đúng hẹn, tốt", "v_ rất tốt"], ids=["saying dung", "starting like a visit code"]
+)
+async def test_a_comment_that_looks_like_an_answer_or_a_code_is_a_comment(
+    comment: str, tmp_path: Path, zalo: ZaloEmulator
+) -> None:
     async with running(tmp_path, zalo) as bot:
         citizen = await started(zalo)
-        text = citizen.last()
-        while "(không bắt buộc)" not in text or numbers(text) != {1}:
-            (text,) = await citizen.say("3" if is_statement(text) else "1")
-        (thanks,) = await citizen.say("Đúng hẹn, tốt")
+        await citizen.reach_the_comment()
+        (thanks,) = await citizen.say(comment)
         assert "Cảm ơn" in thanks
         comments = await bot.services.database.fetch_all(
             "SELECT value FROM extras WHERE field = 'comment'"
         )
-    assert [row["value"] for row in comments] == ["Đúng hẹn, tốt"]
+    assert [row["value"] for row in comments] == [comment]
 
 
 async def test_message_ids_that_look_like_numbers_stay_distinct(
@@ -114,8 +131,7 @@ async def test_message_ids_that_look_like_numbers_stay_distinct(
 ) -> None:
     async with running(tmp_path, zalo) as bot:
         citizen = ZaloCitizen(zalo, CITIZEN)
-        await citizen.say("/start ubnd_xa_a")
-        await citizen.say("1")
+        await citizen.start()
         for message_id, value in (("1234e5678901234567", "4"), ("9876e5678901234567", "2")):
             before = len(zalo.texts(CITIZEN))
             zalo.send_raw(zalo.make_update(CITIZEN, value, message_id=message_id))
@@ -145,8 +161,7 @@ async def test_a_number_typed_after_a_lost_reply_answers_nothing(
 ) -> None:
     async with running(tmp_path, zalo) as bot:
         citizen = ZaloCitizen(zalo, CITIZEN)
-        await citizen.say("/start ubnd_xa_a")
-        await citizen.say("1")
+        await citizen.start()
         zalo.fail_next("sendMessage", 400)  # the reply showing statement 2 is lost
         zalo.send_text(CITIZEN, "4")
         await until_undelivered(bot.services, zalo)
@@ -196,22 +211,6 @@ async def test_a_greeting_gets_the_list_not_a_failed_search(
     assert "Không có cơ quan" not in reply
     assert "Gõ số của cơ quan" in reply
     assert numbers(reply) == {1, 2}
-
-
-async def test_a_number_from_another_list_never_answers_the_open_question(
-    tmp_path: Path, zalo: ZaloEmulator
-) -> None:
-    async with running(tmp_path, zalo) as bot:
-        citizen = await started(zalo)
-        await citizen.say("/lang")  # a list of two languages
-        (hint,) = await citizen.say("3")
-        assert "Không có lựa chọn số 3" in hint
-        assert "Câu 2/19" in hint  # back to the open question, whose list is now in front
-        await citizen.say("/forget")
-        (kept,) = await citizen.say("5")  # not on the yes/no list either
-        assert "Câu 2/19" in kept
-        stored = await stored_answers(bot.services, CITIZEN)
-    assert list(stored.values()) == [4]
 
 
 async def test_an_agency_code_mid_survey_starts_that_agency_not_a_comment(
@@ -279,22 +278,6 @@ async def test_after_a_crash_before_the_reply_went_out_a_number_answers_nothing(
         stored = await stored_answers(services, CITIZEN)
     assert "Câu 2/19" in again
     assert list(stored.values()) == [4]
-
-
-async def test_a_comment_starting_like_a_visit_code_is_a_comment(
-    tmp_path: Path, zalo: ZaloEmulator
-) -> None:
-    async with running(tmp_path, zalo) as bot:
-        citizen = await started(zalo)
-        text = citizen.last()
-        while "(không bắt buộc)" not in text or numbers(text) != {1}:
-            (text,) = await citizen.say("3" if is_statement(text) else "1")
-        (thanks,) = await citizen.say("v_ rất tốt")
-        assert "Cảm ơn" in thanks
-        comment = await bot.services.database.fetch_value(
-            "SELECT value FROM extras WHERE field = 'comment'"
-        )
-    assert comment == "v_ rất tốt"
 
 
 async def test_storing_never_waits_for_a_reply_stuck_in_a_429(
@@ -398,9 +381,7 @@ async def test_a_phone_number_in_a_comment_is_confirmed_with_numbered_choices(
 ) -> None:
     async with running(tmp_path, zalo) as bot:
         citizen = await started(zalo)
-        text = citizen.last()
-        while "(không bắt buộc)" not in text or numbers(text) != {1}:
-            (text,) = await citizen.say("3" if is_statement(text) else "1")
+        await citizen.reach_the_comment()
         (warned,) = await citizen.say("Chờ lâu. SĐT 0912-345-678")
         assert "số điện thoại" in warned
         assert "1 – Gửi như vậy" in warned
@@ -424,9 +405,7 @@ async def test_a_number_not_on_the_comment_confirmation_is_not_a_comment(
 ) -> None:
     async with running(tmp_path, zalo) as bot:
         citizen = await started(zalo)
-        text = citizen.last()
-        while "(không bắt buộc)" not in text or numbers(text) != {1}:
-            (text,) = await citizen.say("3" if is_statement(text) else "1")
+        await citizen.reach_the_comment()
         await citizen.say("gọi 0912345678")
         (hint,) = await citizen.say("3")  # a slip of the finger, not the comment "3"
         assert "Vui lòng gõ số của một lựa chọn" in hint

@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.emulator_server import TrackingHandler, TrackingServer
+from tests.emulator_server import Fault, TrackingHandler, TrackingServer
 
 JSONDict = dict[str, Any]
 
@@ -86,21 +85,15 @@ class _ApiError(Exception):
         status: int,
         description: str,
         *,
-        with_code: bool = True,
         retry_after: int | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
-        # The measured 404 of getWebhookInfo carries no error_code, unlike other errors.
-        self.with_code = with_code
         self.retry_after = retry_after
 
     def response(self) -> _Response:
-        body: JSONDict = {"ok": False}
-        if self.with_code:
-            body["error_code"] = self.status
-        body["description"] = self.description
+        body: JSONDict = {"ok": False, "error_code": self.status, "description": self.description}
         headers: dict[str, str] = {}
         if self.retry_after is not None:
             # [assumption] Telegram's shape; Zalo's 429 body and headers are undocumented.
@@ -114,14 +107,6 @@ class _Response:
     status: int
     body: JSONDict
     headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Fault:
-    drop: bool
-    status: int = 500
-    retry_after: int | None = None
-    description: str | None = None
 
 
 @dataclass
@@ -164,7 +149,6 @@ class ZaloEmulator:
         self._cond = threading.Condition(self._lock)
         self._closed = False
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
         self._queue: deque[_Queued] = deque()
         self._replay_next: deque[_Queued] = deque()
@@ -173,18 +157,16 @@ class ZaloEmulator:
         self._chats: set[str] = set()
         self._outbox: list[JSONDict] = []
         self._calls: list[JSONDict] = []
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults: dict[str, deque[Fault]] = {}
         self._webhook: _Webhook | None = None
         self._webhook_posts: list[JSONDict] = []
 
         self._handlers: dict[str, Callable[[JSONDict], Any]] = {
             "getMe": lambda body: copy.deepcopy(_GET_ME),
             "setWebhook": self._set_webhook,
-            "getWebhookInfo": self._get_webhook_info,
             "deleteWebhook": self._delete_webhook,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
-            "sendChatAction": self._send_chat_action,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -194,13 +176,7 @@ class ZaloEmulator:
             if self._server is not None or self._closed:
                 raise RuntimeError("a ZaloEmulator can be started only once")
             self._server = _Server((self.host, 0), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _SHUTDOWN_POLL},
-            name=f"zalo-emulator:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.serve_in_thread(f"zalo-emulator:{self.port}", _SHUTDOWN_POLL)
         return self
 
     def stop(self) -> None:
@@ -212,22 +188,12 @@ class ZaloEmulator:
             server = self._server
         if already_closed or server is None:
             return
-        server.shutdown()
-        # Idle keep-alive connections would otherwise keep their handler threads blocked.
-        server.close_all_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        server.stop()
 
     def __enter__(self) -> ZaloEmulator:
         return self if self._server is not None else self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.stop()
 
     @property
@@ -406,7 +372,7 @@ class ZaloEmulator:
         """Make the next `count` calls of `method` answer HTTP `status` with ok:false."""
         with self._cond:
             faults = self._faults.setdefault(method, deque())
-            faults.extend(_Fault(False, status, retry_after, description) for _ in range(count))
+            faults.extend(Fault(False, status, retry_after, description) for _ in range(count))
 
     def faults_left(self, method: str) -> int:
         """How many of the faults set for `method` have not been served yet."""
@@ -416,7 +382,7 @@ class ZaloEmulator:
     def drop_next(self, method: str, count: int = 1) -> None:
         """Make the next `count` calls of `method` close the connection without an answer."""
         with self._cond:
-            self._faults.setdefault(method, deque()).extend(_Fault(True) for _ in range(count))
+            self._faults.setdefault(method, deque()).extend(Fault(True) for _ in range(count))
 
     # ------------------------------------------------------------------ webhook driver
 
@@ -569,13 +535,6 @@ class ZaloEmulator:
         self._webhook = _Webhook(url, secret, now_ms())
         return {"url": url, "updated_at": self._webhook.updated_at}
 
-    def _get_webhook_info(self, body: JSONDict) -> JSONDict:
-        if self._webhook is None:
-            # [observed] MCP: "measured, not documented"; this body has no error_code.
-            raise _ApiError(404, "Not Found", with_code=False)
-        # [documented] same shape as the setWebhook result.
-        return {"url": self._webhook.url, "updated_at": self._webhook.updated_at}
-
     def _delete_webhook(self, body: JSONDict) -> JSONDict:
         self._webhook = None
         return {"url": "", "updated_at": now_ms()}  # [documented]
@@ -596,14 +555,6 @@ class ZaloEmulator:
         if body.get("caption") is not None:
             record["caption"] = self._checked_text(body["caption"], "caption")
         return self._record_send(record)
-
-    def _send_chat_action(self, body: JSONDict) -> bool:
-        self._known_chat(body)
-        if body.get("action") != "typing":
-            # [documented] only "typing"; "upload_photo" is "coming soon".
-            raise _ApiError(400, "Bad Request: action must be 'typing'")
-        # [documented] the answer is {"ok": true}; [assumption] with result true alongside.
-        return True
 
     # ------------------------------------------------------------------ helpers (lock held)
 
@@ -649,7 +600,7 @@ class ZaloEmulator:
         self._outbox.append(record)
         return {"message_id": record["message_id"], "date": date}
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str) -> Fault | None:
         faults = self._faults.get(method)
         if faults:
             return faults.popleft()
@@ -658,7 +609,7 @@ class ZaloEmulator:
             and self.fault_rate > 0
             and self._rng.random() < self.fault_rate
         ):
-            return _Fault(False, self._rng.choice(_RANDOM_FAULT_STATUSES))
+            return Fault(False, self._rng.choice(_RANDOM_FAULT_STATUSES))
         return None
 
     def _texts(self, user_id: str) -> list[str]:
@@ -676,7 +627,7 @@ class ZaloEmulator:
             return [f"{c['method']}→{c['status']}" for c in self._calls[-12:]]
 
 
-def _fault_error(fault: _Fault) -> _ApiError:
+def _fault_error(fault: Fault) -> _ApiError:
     if fault.description is not None:
         description = fault.description
     elif fault.status == 429:

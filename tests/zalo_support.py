@@ -92,6 +92,19 @@ class ZaloCitizen:
     def last(self) -> str:
         return self.zalo.texts(self.user_id)[-1]
 
+    async def start(self, *answers: str, agency: str = "ubnd_xa_a") -> None:
+        """Open `agency`'s survey, agree, and answer the first statements with `answers`."""
+        for text in (f"/start {agency}", "1", *answers):
+            await self.say(text)
+
+    async def reach_the_comment(self) -> str:
+        """From anywhere in the survey: 3 to every statement, 1 to every other step, until the
+        optional comment is asked. Returns that question."""
+        text = self.last()
+        while "(không bắt buộc)" not in text or numbers(text) != {1}:
+            (text,) = await self.say("3" if is_statement(text) else "1")
+        return text
+
     async def take_survey(self, values: list[int], *, comment: str | None = None) -> str:
         """Answer as a checker of the UI contract would: statements with the next value,
         every other step with `1` (or the comment). Returns the final message."""

@@ -134,34 +134,11 @@ class ZaloBotApi:
         date = _number(last.get("date")) if isinstance(last, dict) else None
         return date / 1000 if date and date > 1e11 else date
 
-    async def send_photo(
-        self, chat_id: str, url: str, caption: str | None = None, sleep: Sleep = asyncio.sleep
-    ) -> None:
-        payload: dict[str, Any] = {"chat_id": chat_id, "photo": url}
-        if caption:
-            payload["caption"] = caption
-        await with_retry(self._sender("sendPhoto", payload), sleep)
-
-    def _sender(self, method: str, payload: dict[str, Any]) -> Callable[[], Awaitable[object]]:
-        return lambda: self.call(method, payload)
-
-    async def send_typing(self, chat_id: str) -> None:
-        await self.call("sendChatAction", {"chat_id": chat_id, "action": "typing"})
-
     async def set_webhook(self, url: str, secret_token: str) -> None:
         await self.call("setWebhook", {"url": url, "secret_token": secret_token})
 
     async def delete_webhook(self) -> None:
         await self.call("deleteWebhook")
-
-    async def webhook_info(self) -> Any:
-        """The webhook set, or None (a bot without one answers 404, measured, not documented)."""
-        try:
-            return await self.call("getWebhookInfo")
-        except ZaloApiError as error:
-            if error.code == 404:
-                return None
-            raise
 
 
 def wait_after(error: Exception) -> Wait:
