@@ -46,6 +46,15 @@ async def tidy(services: Services, now: datetime) -> int:
     return expired + deleted
 
 
+async def tidy_claimed(services: Services, now: datetime) -> int | None:
+    """`tidy`, by the one instance (of those on this database) that claims this six-hour
+    slot; None for the others, which only prune their own media folder."""
+    if await claim(services.database, "housekeeping", slot(now), instance_name(), now):
+        return await tidy(services, now)
+    prune_media(services.settings.zalo.media_dir, now.timestamp())  # files are per machine
+    return None
+
+
 def slot(now: datetime) -> str:
     """The six-hour period `now` falls in, as claimed in the database (UTC)."""
     utc = now.astimezone(UTC)
@@ -71,11 +80,6 @@ def schedule_housekeeping(
     assert application.job_queue is not None
 
     async def job(_: ContextTypes.DEFAULT_TYPE) -> None:
-        now = clock()
-        # With several instances on one database, one of them tidies it per six hours.
-        if await claim(services.database, "housekeeping", slot(now), instance_name(), now):
-            await tidy(services, now)
-        else:
-            prune_media(services.settings.zalo.media_dir, now.timestamp())  # files are local
+        await tidy_claimed(services, clock())
 
     application.job_queue.run_repeating(job, interval=EVERY, first=60, name="housekeeping")
