@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.services import Services
-from storage.claims import forget_claims
+from storage.claims import claim, forget_claims, instance_name
 from storage.retention import expire_unfinished, forget_processed, purge_responses
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,15 @@ async def tidy(services: Services, now: datetime) -> int:
             privacy.retention_days,
         )
     return expired + deleted
+
+
+async def tidy_claimed(services: Services, now: datetime) -> int | None:
+    """`tidy`, by the one instance (of those on this database) that claims this six-hour
+    slot; None for the others, which only prune their own media folder."""
+    if await claim(services.database, "housekeeping", slot(now), instance_name(), now):
+        return await tidy(services, now)
+    prune_media(services.settings.zalo.media_dir, now.timestamp())  # files are per machine
+    return None
 
 
 def slot(now: datetime) -> str:

@@ -25,11 +25,10 @@ from bot.digest.delivery import (
     DigestSchedule,
     digest_trigger,
 )
-from bot.housekeeping import EVERY, prune_media, slot, tidy
+from bot.housekeeping import EVERY, tidy_claimed
 from bot.services import Services
 from handlers.delivery import DigestChannel
 from handlers.retry import Clock, Sleep
-from storage.claims import claim, instance_name
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +103,6 @@ class Jobs:
         self.retry_pending = False
         return await self.run_digest()
 
-    async def housekeeping(self) -> int:
+    async def housekeeping(self) -> int | None:
         """Tidy the database (one instance per six hours) and this machine's chart folder."""
-        now = self.clock()
-        database = self.services.database
-        if await claim(database, HOUSEKEEPING_JOB, slot(now), instance_name(), now):
-            return await tidy(self.services, now)
-        prune_media(self.services.settings.zalo.media_dir, now.timestamp())  # files are local
-        return 0
+        return await tidy_claimed(self.services, self.clock())

@@ -179,7 +179,7 @@ class PostgresDatabase(Database):
         self.location = describe_url(url)
 
     @classmethod
-    async def connect(cls, url: str, *, size: int = 8, wait: float = 10.0) -> PostgresDatabase:
+    async def connect(cls, url: str, *, size: int = 20, wait: float = 10.0) -> PostgresDatabase:
         try:
             from psycopg import AsyncConnection, OperationalError
             from psycopg_pool import AsyncConnectionPool, PoolTimeout

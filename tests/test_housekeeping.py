@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import AgencyEntry, PrivacySection, Settings, StorageSection
-from bot.housekeeping import tidy
+from bot.housekeeping import tidy, tidy_claimed
 from bot.services import open_services
 from storage.imports import store_paper_responses
 from survey.flow import Moved, ScaleAnswer
@@ -136,3 +136,25 @@ async def test_a_shorter_expiry_is_configurable_and_below_one_day_is_refused(
         await services.close()
     with pytest.raises(ValidationError):
         PrivacySection(expire_unfinished_days=0)
+
+
+async def test_two_instances_tidy_once_per_six_hours(
+    tmp_path: Path, database_target: Path | str
+) -> None:
+    settings = settings_for(tmp_path, retention_days=30, target=database_target)
+    first, second = await open_services(settings), await open_services(settings)
+    try:
+        await store_paper_responses(
+            first.database, [form(date(2026, 9, 1))], settings.bot.zone, NOW
+        )
+        results = [await tidy_claimed(services, NOW) for services in (first, second, first)]
+        later = NOW + timedelta(hours=6)
+        await store_paper_responses(
+            first.database, [form(date(2026, 9, 2))], settings.bot.zone, NOW
+        )
+        next_slot = await tidy_claimed(second, later)
+    finally:
+        await first.close()
+        await second.close()
+    assert results == [1, None, None]
+    assert next_slot == 1
