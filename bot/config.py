@@ -334,6 +334,12 @@ class AgencyEntry(_Section):
     questionnaire: str | None = None
     visit_required: bool = False
     public: bool = False
+    group: str | None = None
+
+
+class GroupEntry(_Section):
+    id: AgencyCode
+    name: str = Field(min_length=1, max_length=200)
 
 
 class OfficialEntry(_Section):
@@ -367,6 +373,7 @@ class Settings(_Section):
     survey: SurveySection = SurveySection()
     privacy: PrivacySection = PrivacySection()
     digest: DigestSection = DigestSection()
+    groups: tuple[GroupEntry, ...] = ()
     agencies: tuple[AgencyEntry, ...] = ()
     officials: tuple[OfficialEntry, ...] = ()
 
@@ -376,6 +383,7 @@ class Settings(_Section):
         for index, code in enumerate(codes):
             if code in codes[:index]:
                 raise _KeyedError(f"agencies[{index}].code", f"duplicate agency code {code!r}")
+        self._groups_resolve(codes)
         for index, official in enumerate(self.officials):
             for code in official.agencies:
                 if code != "*" and code not in codes:
@@ -383,6 +391,22 @@ class Settings(_Section):
                         f"officials[{index}].agencies", f"unknown agency code {code!r}"
                     )
         return self
+
+    def _groups_resolve(self, codes: list[str]) -> None:
+        # A group id is typed where an agency code may be (/ranking <group>), so they must differ.
+        ids = [group.id for group in self.groups]
+        for index, group_id in enumerate(ids):
+            if group_id in ids[:index]:
+                raise _KeyedError(f"groups[{index}].id", f"duplicate group id {group_id!r}")
+            if group_id.casefold() in {code.casefold() for code in codes}:
+                raise _KeyedError(f"groups[{index}].id", f"{group_id!r} is also an agency code")
+        for index, agency in enumerate(self.agencies):
+            if agency.group is not None and agency.group not in ids:
+                known = ", ".join(ids) or "(none declared in [[groups]])"
+                raise _KeyedError(
+                    f"agencies[{index}].group",
+                    f"unknown group {agency.group!r}; known groups: {known}",
+                )
 
     def agency(self, code: str) -> AgencyEntry | None:
         return next((a for a in self.agencies if a.code == code), None)

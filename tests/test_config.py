@@ -79,7 +79,7 @@ def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_example_config_is_valid() -> None:
     settings = load_settings(EXAMPLE, environ={})
     assert settings.survey.questionnaire == "sipas-2023"
-    assert [a.code for a in settings.agencies] == ["ubnd_xa_a", "so_tu_phap", "ubnd_huyen_b"]
+    assert [a.code for a in settings.agencies] == ["ubnd_xa_a", "so_tu_phap", "ubnd_phuong_b"]
     assert settings.storage.path == ROOT / "data" / "sipas.sqlite"
     assert settings.telegram.token is None
 
