@@ -41,8 +41,9 @@ from survey.tally import tally
 from tests.telegram_fakes import RecordingRequest, feed, text_update
 from tests.test_officials import ADMIN, OFFICIAL_A, SEED, SIPAS, A, B, Clock
 from tests.test_officials import SMALL as C
-from tests.test_report_cli import COUNTER, MIN_RESPONSES, OCTOBER, Setup, write_config
+from tests.test_report_cli import MIN_RESPONSES, OCTOBER, Setup, write_config
 from tests.test_report_cli import setup as setup  # the fixture, reused
+from tests.test_tallies import COUNTER
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS_TOML = (
