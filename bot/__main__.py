@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
     report = _command(sub, "report", "print the index of an agency (or all) for a period")
     report.add_argument("--agency", metavar="CODE", help="agency code (default: all agencies)")
+    report.add_argument("--group", metavar="ID", help="one group's agencies pooled ([[groups]])")
     report.add_argument("--from", dest="start", type=_day, metavar="DATE", help="first day")
     report.add_argument("--to", dest="end", type=_day, metavar="DATE", help="last day")
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -133,6 +133,7 @@ async def report_command(settings: Settings, args: argparse.Namespace) -> int:
         end=args.end,
         as_json=args.json,
         today=today,
+        group=args.group,
     )
     print(text, file=sys.stdout if code == 0 else sys.stderr)
     return code

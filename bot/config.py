@@ -20,6 +20,7 @@ from bot.sections import (
     AgencyEntry,
     BotSection,
     DigestSection,
+    GroupEntry,
     KeyedError,
     OfficialEntry,
     PrivacySection,
@@ -39,6 +40,7 @@ __all__ = [
     "BotSection",
     "ConfigError",
     "DigestSection",
+    "GroupEntry",
     "OfficialEntry",
     "PrivacySection",
     "Settings",
@@ -87,6 +89,7 @@ class Settings(Section):
     survey: SurveySection = SurveySection()
     privacy: PrivacySection = PrivacySection()
     digest: DigestSection = DigestSection()
+    groups: tuple[GroupEntry, ...] = ()
     agencies: tuple[AgencyEntry, ...] = ()
     officials: tuple[OfficialEntry, ...] = ()
 
@@ -96,6 +99,7 @@ class Settings(Section):
         for index, code in enumerate(codes):
             if code in codes[:index]:
                 raise KeyedError(f"agencies[{index}].code", f"duplicate agency code {code!r}")
+        self._groups_resolve(codes)
         for index, official in enumerate(self.officials):
             for code in official.agencies:
                 if code != "*" and code not in codes:
@@ -103,6 +107,22 @@ class Settings(Section):
                         f"officials[{index}].agencies", f"unknown agency code {code!r}"
                     )
         return self
+
+    def _groups_resolve(self, codes: list[str]) -> None:
+        # A group id is typed where an agency code may be (/ranking <group>), so they must differ.
+        ids = [group.id for group in self.groups]
+        for index, group_id in enumerate(ids):
+            if group_id in ids[:index]:
+                raise KeyedError(f"groups[{index}].id", f"duplicate group id {group_id!r}")
+            if group_id.casefold() in {code.casefold() for code in codes}:
+                raise KeyedError(f"groups[{index}].id", f"{group_id!r} is also an agency code")
+        for index, agency in enumerate(self.agencies):
+            if agency.group is not None and agency.group not in ids:
+                known = ", ".join(ids) or "(none declared in [[groups]])"
+                raise KeyedError(
+                    f"agencies[{index}].group",
+                    f"unknown group {agency.group!r}; known groups: {known}",
+                )
 
     def agency(self, code: str) -> AgencyEntry | None:
         return next((a for a in self.agencies if a.code == code), None)

@@ -318,6 +318,12 @@ class AgencyEntry(Section):
     questionnaire: str | None = None
     visit_required: bool = False
     public: bool = False
+    group: str | None = None
+
+
+class GroupEntry(Section):
+    id: AgencyCode
+    name: str = Field(min_length=1, max_length=200)
 
 
 class OfficialEntry(Section):

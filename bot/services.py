@@ -26,7 +26,7 @@ from storage.officials import OfficialStore
 from storage.responses import ResponseStore
 from storage.tallies import TallyStore
 from survey.access import Official
-from survey.agencies import Agencies, Agency
+from survey.agencies import Agencies, Agency, Group
 from survey.catalogue import Catalogue
 from survey.period import Period
 
@@ -164,10 +164,13 @@ def configured_officials(settings: Settings) -> list[Official]:
 
 
 def configured_agencies(settings: Settings) -> Agencies:
-    """The agencies of the config, each with the questionnaire it uses."""
+    """The agencies of the config, each with the questionnaire it uses, and their groups."""
     return Agencies(
-        Agency(a.code, a.name, settings.questionnaire_of(a.code), a.visit_required)
-        for a in settings.agencies
+        (
+            Agency(a.code, a.name, settings.questionnaire_of(a.code), a.visit_required, a.group)
+            for a in settings.agencies
+        ),
+        (Group(g.id, g.name) for g in settings.groups),
     )
 
 

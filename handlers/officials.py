@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from handlers.replies import pseudonym
-from handlers.scores import Scores
+from handlers.scores import Scores, UnknownGroup
 from storage.officials import Attempt, OfficialStore
 from survey.access import ALL, Official
 from survey.agencies import Agencies
@@ -22,7 +22,12 @@ from survey.channels import capabilities
 from survey.models import Language
 from survey.numbers import format_date
 from survey.period import Period, PeriodError, parse_period
-from survey.scorecard import render_criteria, render_ranking, render_score
+from survey.scorecard import (
+    render_criteria,
+    render_group_rankings,
+    render_ranking,
+    render_score,
+)
 from survey.texts import say
 from survey.visits import issue_visit_token
 
@@ -100,6 +105,7 @@ class _Arguments:
     agency: str | None
     period: Period
     fmt: str
+    group: str | None = None
 
 
 class OfficialDesk:
@@ -170,7 +176,10 @@ class OfficialDesk:
         if request.command == "report":
             return self._report(request, args, None if official.sees_all else tuple(scope))
         pool = None if official.sees_all else scope
-        return await self._answer(request.command, args, pool, scope, language)
+        try:
+            return await self._answer(request.command, args, pool, scope, language)
+        except UnknownGroup as error:
+            return DeskReply(say(language, "group_not_in_scope", group=error.group))
 
     async def _answer(
         self,
@@ -180,11 +189,19 @@ class OfficialDesk:
         scope: Sequence[str],
         language: Language,
     ) -> DeskReply:
+        if command in ("score", "criteria") and args.group is not None and args.agency is None:
+            card = await self._scores.scorecard(None, args.period, scope, group=args.group)
+            render = render_score if command == "score" else render_criteria
+            return DeskReply(render(card, language))
         if command in ("score", "criteria"):
             agency = args.agency or (scope[0] if len(scope) == 1 else None)
             card = await self._scores.scorecard(agency, args.period, pool)
             render = render_score if command == "score" else render_criteria
             return DeskReply(render(card, language))
+        if command == "ranking" and self._agencies.groups:
+            found = await self._scores.group_rankings(args.period, scope, args.group)
+            text = render_group_rankings(found, args.period, language, self._min_responses)
+            return DeskReply(text)
         if command == "ranking":
             rows = await self._scores.ranking(args.period, scope)
             return DeskReply(render_ranking(rows, args.period, language, self._min_responses))
@@ -205,6 +222,7 @@ class OfficialDesk:
 
     def _arguments(self, request: Request, scope: Sequence[str]) -> _Arguments:
         agency: str | None = None
+        group: str | None = None
         fmt = "xlsx"
         rest: list[str] = []
         by_code = {code.casefold(): code for code in scope}
@@ -216,11 +234,13 @@ class OfficialDesk:
                 raise _OutOfScope(word)
             elif word.casefold() in FORMATS:
                 fmt = word.casefold()
+            elif group is None and (found := self._agencies.find_group(word)) is not None:
+                group = found.id
             else:
                 rest.append(word)
         today = request.now.astimezone(self._zone).date()
         period = parse_period(" ".join(rest) or None, today)
-        return _Arguments(agency, period, fmt)
+        return _Arguments(agency, period, fmt, group)
 
     def _period_text(self, period: Period, language: Language) -> str:
         return f"{format_date(period.start, language)}–{format_date(period.end, language)}"

@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from storage.tallies import TallyStore
-from survey.agencies import Agencies, Agency
+from survey.agencies import Agencies, Agency, Group
 from survey.catalogue import Catalogue
 from survey.index import IndexResult, Ranked, compare, compute_index, rank
 from survey.models import ELEMENT_IDS, Language
 from survey.period import Period
-from survey.scorecard import Scorecard, render_index_line
+from survey.scorecard import GroupRanking, Scorecard, render_index_line
 from survey.tally import EMPTY, Tallies
 
 INDEX_LINE_DAYS = 90
@@ -27,6 +27,15 @@ class UnknownAgency(LookupError):
     def __init__(self, code: str, known: Sequence[str]) -> None:
         super().__init__(f"unknown agency {code!r}; known codes: {', '.join(known) or '(none)'}")
         self.code = code
+        self.known = tuple(known)
+
+
+class UnknownGroup(LookupError):
+    """A group id that is not configured, or holds no agency of the caller's scope."""
+
+    def __init__(self, group: str, known: Sequence[str]) -> None:
+        super().__init__(f"unknown group {group!r}; known groups: {', '.join(known) or '(none)'}")
+        self.group = group
         self.known = tuple(known)
 
 
@@ -67,21 +76,58 @@ class Scores:
             raise UnknownAgency(code, visible)
         return found
 
+    def group(self, group_id: str, scope: Sequence[str] | None = None) -> tuple[Group, list[str]]:
+        """The group ``group_id`` (any case) and its agencies within ``scope`` (None = all).
+
+        Raises:
+            UnknownGroup: no such group, or none of its agencies is in ``scope``.
+        """
+        parts = {found.id: codes for found, codes in self.grouped(scope) if found is not None}
+        chosen = self._agencies.find_group(group_id)
+        if chosen is None or chosen.id not in parts:
+            raise UnknownGroup(group_id, list(parts))
+        return chosen, parts[chosen.id]
+
+    def grouped(self, scope: Sequence[str] | None = None) -> list[tuple[Group | None, list[str]]]:
+        """The agencies of ``scope`` by group (see `Agencies.grouped`)."""
+        return self._agencies.grouped(self._visible(scope))
+
+    def _pooled_questionnaire(self, codes: Sequence[str]) -> str:
+        """The form a group's agencies are pooled on: the default one, unless none of them uses
+        it; then the first agency's. Agencies on another form are ranked but not pooled."""
+        used = [self._agencies[code].questionnaire for code in codes]
+        if not used or self._default_questionnaire in used:
+            return self._default_questionnaire
+        return used[0]
+
     async def scorecard(
-        self, agency: str | None, period: Period, scope: Sequence[str] | None = None
+        self,
+        agency: str | None,
+        period: Period,
+        scope: Sequence[str] | None = None,
+        *,
+        group: str | None = None,
     ) -> Scorecard:
         """One agency's scorecard, or with ``agency`` None the agencies of ``scope`` pooled.
 
         Pooling adds up the responses to the default questionnaire only: indices of different
         forms do not add up criterion by criterion. ``scope`` None means every configured
-        agency.
+        agency. With ``group`` (and ``agency`` None) the group's agencies within ``scope`` are
+        pooled the same way, on the group's form (`_pooled_questionnaire`).
 
         Raises:
             UnknownAgency: ``agency`` is not configured or not in ``scope``.
+            UnknownGroup: ``group`` is not configured or has no agency in ``scope``.
         """
-        if agency is None:
+        group_id = None
+        codes: Sequence[str]
+        if agency is None and group is not None:
+            chosen, codes = self.group(group, scope)
+            group_id, name = chosen.id, chosen.name
+            questionnaire = self._pooled_questionnaire(codes)
+        elif agency is None:
             questionnaire = self._default_questionnaire
-            codes: Sequence[str] = self._visible(scope)
+            codes = self._visible(scope)
             name = ""
         else:
             found = self.agency(agency, scope)
@@ -101,6 +147,7 @@ class Scores:
             change=compare(result, previous),
             comments=await self._tallies.comments(questionnaire, period, codes),
             min_responses=self._min_responses,
+            group=group_id,
         )
 
     async def trend(
@@ -108,7 +155,10 @@ class Scores:
     ) -> list[IndexResult]:
         """The index of `card`'s agency (or pooled scope) in each of `weeks`, in one pass."""
         questionnaire = card.questionnaire.id
-        codes = self._visible(scope) if card.agency is None else (card.agency,)
+        if card.group is not None:
+            codes: Sequence[str] = self.group(card.group, scope)[1]
+        else:
+            codes = self._visible(scope) if card.agency is None else (card.agency,)
         found = await self._tallies.per_period(questionnaire, weeks, codes)
         return [self._index(tallies, questionnaire) for tallies in found]
 
@@ -129,6 +179,34 @@ class Scores:
             for code in codes:
                 results[code] = self._index(found.get(code, EMPTY), questionnaire)
         return [(self._agencies[row.key].name, row) for row in rank(results)]
+
+    async def group_rankings(
+        self, period: Period, scope: Sequence[str] | None = None, group: str | None = None
+    ) -> list[GroupRanking]:
+        """Each group of ``scope`` (or only ``group``) with its pooled SIPAS and its ranking.
+
+        Agencies without a group come last, ranked among themselves, with no pooled figure.
+
+        Raises:
+            UnknownGroup: ``group`` is not configured or has no agency in ``scope``.
+        """
+        parts = self.grouped(scope)
+        if group is not None:
+            chosen = self.group(group, scope)[0]
+            parts = [(found, codes) for found, codes in parts if found == chosen]
+        found: list[GroupRanking] = []
+        for part, codes in parts:
+            rows = await self.ranking(period, codes)
+            if part is None:
+                found.append(GroupRanking(None, "", None, rows, ()))
+                continue
+            card = await self.scorecard(None, period, codes, group=part.id)
+            form = card.questionnaire.id
+            apart = tuple(
+                self._agencies[c].name for c in codes if self._agencies[c].questionnaire != form
+            )
+            found.append(GroupRanking(part.id, part.name, card.result, rows, apart))
+        return found
 
     async def index_line(self, agency: str, today: date, language: Language) -> str | None:
         """The agency's index over the last 90 days for the thank-you message, if not suppressed.

@@ -18,13 +18,23 @@ class Agency:
     name: str
     questionnaire: str
     visit_required: bool = False
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """Agencies ranked together, e.g. a province's departments apart from its communes."""
+
+    id: str
+    name: str
 
 
 class Agencies:
-    """The configured agencies in config order, looked up by code."""
+    """The configured agencies in config order, looked up by code, and their groups."""
 
-    def __init__(self, agencies: Iterable[Agency]) -> None:
+    def __init__(self, agencies: Iterable[Agency], groups: Iterable[Group] = ()) -> None:
         self._by_code = {agency.code: agency for agency in agencies}
+        self._groups = {group.id: group for group in groups}
 
     def __iter__(self) -> Iterator[Agency]:
         return iter(self._by_code.values())
@@ -44,6 +54,34 @@ class Agencies:
     @property
     def codes(self) -> list[str]:
         return list(self._by_code)
+
+    @property
+    def groups(self) -> list[Group]:
+        """The declared groups in config order; empty when the agencies are not grouped."""
+        return list(self._groups.values())
+
+    def find_group(self, typed: str) -> Group | None:
+        """The group whose id was typed, whatever its case and the spaces around it."""
+        wanted = typed.strip().casefold()
+        return next((g for g in self._groups.values() if g.id.casefold() == wanted), None)
+
+    def grouped(self, codes: Sequence[str]) -> list[tuple[Group | None, list[str]]]:
+        """``codes`` split by group, groups in config order, each group's codes in config order.
+
+        Groups without any of ``codes`` are left out; agencies without a group come last under
+        None. Without declared groups: one entry, (None, every code).
+        """
+        wanted = set(codes)
+        parts: dict[str | None, list[str]] = {group: [] for group in self._groups}
+        parts[None] = []
+        for agency in self:
+            if agency.code in wanted:
+                parts[agency.group if agency.group in self._groups else None].append(agency.code)
+        return [
+            (None if key is None else self._groups[key], found)
+            for key, found in parts.items()
+            if found
+        ]
 
     def find(self, typed: str) -> Agency | None:
         """The agency whose code was typed, whatever its case and the spaces around it."""

@@ -12,6 +12,7 @@ Pure: no I/O, no clock. The chart itself is drawn by `bot.digest.chart` from a `
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,7 +21,7 @@ from survey.index import Z95, Estimate, IndexResult, Ranked, weakest_criteria
 from survey.models import Language
 from survey.numbers import format_date, format_interval, format_number, format_percent
 from survey.period import Period
-from survey.scorecard import Scorecard, shorten
+from survey.scorecard import GroupRanking, Scorecard, shorten
 
 TREND_WEEKS = 8
 WEAKEST = 3
@@ -54,6 +55,8 @@ class Digest:
     ``trend`` holds the periods up to and including ``card.period``, oldest first.
     ``not_pooled`` names the scope's agencies on another questionnaire than the pooled card's:
     they are ranked but not in the pooled figures, since criteria of different forms do not add.
+    ``groups``, when the agencies are grouped, ranks them within each group with the group's
+    pooled result instead of in one table (``ranking`` still lists them all, for the alerts).
     """
 
     card: Scorecard
@@ -63,6 +66,7 @@ class Digest:
     sees_all: bool = False
     alert_below: float = DEFAULT_ALERT_BELOW
     not_pooled: tuple[str, ...] = ()
+    groups: tuple[GroupRanking, ...] = ()
 
     @property
     def period(self) -> Period:
@@ -160,10 +164,42 @@ def _change(digest: Digest, language: Language) -> str:
     return say(language, f"change_{suffix}", delta=delta, verdict=verdict)
 
 
+def _group_heading(group: GroupRanking, language: Language) -> list[str]:
+    if group.group is None or group.result is None:
+        return [say(language, "ungrouped")]
+    result, name = group.result, group.name
+    n = _count(result.responses, language)
+    if result.suppressed:
+        heading = say(language, "group_suppressed", name=name, n=n)
+    elif result.sipas is None:
+        heading = say(language, "group_none", name=name)
+    else:
+        value = format_percent(result.sipas.value, language)
+        heading = say(language, "group_sipas", name=name, value=value, n=n)
+    if not group.not_pooled:
+        return [heading]
+    return [heading, say(language, "group_not_pooled", names=", ".join(group.not_pooled))]
+
+
 def _ranking(digest: Digest, language: Language) -> list[str]:
     lines = [say(language, "ranking")]
+    if digest.groups:
+        any_suppressed = False
+        for group in digest.groups:
+            lines += _group_heading(group, language)
+            any_suppressed = _rows(group.rows, language, lines) or any_suppressed
+    else:
+        any_suppressed = _rows(digest.ranking, language, lines)
+    if any_suppressed:
+        least = _count(digest.card.min_responses, language)
+        lines.append(say(language, "ranking_note", min=least))
+    return lines
+
+
+def _rows(rows: Sequence[tuple[str, Ranked]], language: Language, lines: list[str]) -> bool:
+    """Append one line per agency to ``lines``; True when an agency was suppressed."""
     any_suppressed = False
-    for name, ranked in digest.ranking:
+    for name, ranked in rows:
         sipas = _sipas(ranked.result)
         if ranked.rank and sipas is not None:
             value, n = format_percent(sipas.value, language), _count(sipas.n, language)
@@ -173,10 +209,7 @@ def _ranking(digest: Digest, language: Language) -> list[str]:
         flag = "flag_suppressed" if ranked.result.suppressed else "flag_no_value"
         n = _count(ranked.result.responses, language)
         lines.append(f"– {name}: {say(language, flag, n=n)}")
-    if any_suppressed:
-        least = _count(digest.card.min_responses, language)
-        lines.append(say(language, "ranking_note", min=least))
-    return lines
+    return any_suppressed
 
 
 def _alert_lines(digest: Digest, language: Language) -> list[str]:

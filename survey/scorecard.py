@@ -23,6 +23,11 @@ _VI: dict[str, str] = {
     "title": "Chỉ số hài lòng (SIPAS) – {name}",
     "criteria_title": "Tiêu chí từ yếu nhất đến mạnh nhất – {name}",
     "ranking_title": "Xếp hạng chỉ số hài lòng (SIPAS)",
+    "group_sipas": "SIPAS chung của nhóm: {figure}",
+    "group_suppressed": "SIPAS chung của nhóm: chưa đủ phiếu (n={n}; cần ít nhất {min}).",
+    "group_none": "SIPAS chung của nhóm: chưa có câu trả lời hợp lệ.",
+    "group_not_pooled": "SIPAS chung của nhóm không gồm {names} (dùng mẫu phiếu khác).",
+    "ungrouped": "Cơ quan không thuộc nhóm nào",
     "all_agencies": "Tất cả cơ quan",
     "period": "Kỳ: {start} – {end}",
     "suppressed": "Chưa đủ phiếu để tính chỉ số (n={n}; cần ít nhất {min}).",
@@ -51,6 +56,12 @@ _EN: dict[str, str] = {
     "title": "Satisfaction index (SIPAS) – {name}",
     "criteria_title": "Criteria from weakest to strongest – {name}",
     "ranking_title": "Satisfaction index (SIPAS) ranking",
+    "group_sipas": "The group's pooled SIPAS: {figure}",
+    "group_suppressed": "The group's pooled SIPAS: not enough responses (n={n}; at least {min} "
+    "needed).",
+    "group_none": "The group's pooled SIPAS: no valid answers yet.",
+    "group_not_pooled": "The group's pooled SIPAS leaves out {names} (another questionnaire).",
+    "ungrouped": "Agencies in no group",
     "all_agencies": "All agencies",
     "period": "Period: {start} – {end}",
     "suppressed": "Not enough responses (n={n}; at least {min} needed).",
@@ -89,7 +100,8 @@ class Scorecard:
     """One agency-period's index with what is needed to present it.
 
     ``agency`` is None for several agencies pooled; their card's ``name`` is not shown (the
-    texts say "all agencies"). ``previous`` is the period of equal length before ``period``.
+    texts say "all agencies") unless they are the group ``group``, whose name it is.
+    ``previous`` is the period of equal length before ``period``.
     """
 
     agency: str | None
@@ -101,6 +113,22 @@ class Scorecard:
     change: Change | None
     comments: int
     min_responses: int
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupRanking:
+    """One group's agencies ranked, with their pooled result; ``group`` None: those in no group.
+
+    ``rows`` are (agency name, `Ranked`) as `survey.index.rank` orders them; ``not_pooled``
+    names the group's agencies on another form than the pooled one (ranked, not pooled).
+    """
+
+    group: str | None
+    name: str
+    result: IndexResult | None
+    rows: Sequence[tuple[str, Ranked]]
+    not_pooled: tuple[str, ...] = ()
 
 
 def _count(n: int, language: Language) -> str:
@@ -126,7 +154,9 @@ def _period(period: Period, language: Language) -> str:
 
 
 def _name(card: Scorecard, language: Language) -> str:
-    return card.name if card.agency is not None else _say(language, "all_agencies")
+    if card.agency is None and card.group is None:
+        return _say(language, "all_agencies")
+    return card.name
 
 
 def _suppressed(card: Scorecard, language: Language) -> str:
@@ -229,6 +259,54 @@ def render_ranking(
     if not rows:
         lines.append(_say(language, "ranking_empty"))
         return "\n".join(lines)
+    any_suppressed = _ranking_rows(rows, language, lines)
+    if any_suppressed:
+        lines.append(_say(language, "ranking_note", min=_count(min_responses, language)))
+    return "\n".join(lines)
+
+
+def _group_sipas(group: GroupRanking, language: Language, min_responses: int) -> str:
+    result = group.result
+    if result is None:
+        return ""
+    if result.suppressed:
+        n, least = _count(result.responses, language), _count(min_responses, language)
+        return _say(language, "group_suppressed", n=n, min=least)
+    if result.sipas is None:
+        return _say(language, "group_none")
+    return _say(language, "group_sipas", figure=_figure(result.sipas, language))
+
+
+def render_group_rankings(
+    groups: Sequence[GroupRanking], period: Period, language: Language, min_responses: int
+) -> str:
+    """Each group's ranking under its name and pooled SIPAS; ranks restart in every group."""
+    lines = [
+        f"{_say(language, 'ranking_title')} {_say(language, 'legend')}",
+        _period(period, language),
+    ]
+    if not groups:
+        lines.append(_say(language, "ranking_empty"))
+        return "\n".join(lines)
+    any_suppressed = False
+    for group in groups:
+        name = group.name if group.group is not None else _say(language, "ungrouped")
+        lines += ["", f"■ {name}"]
+        if group.result is not None:
+            lines.append(_group_sipas(group, language, min_responses))
+        if group.not_pooled:
+            names = ", ".join(group.not_pooled)
+            lines.append(_say(language, "group_not_pooled", names=names))
+        any_suppressed = _ranking_rows(group.rows, language, lines) or any_suppressed
+    if any_suppressed:
+        lines += ["", _say(language, "ranking_note", min=_count(min_responses, language))]
+    return "\n".join(lines)
+
+
+def _ranking_rows(
+    rows: Sequence[tuple[str, Ranked]], language: Language, lines: list[str]
+) -> bool:
+    """Append the ranking lines to ``lines``; True when an agency was suppressed."""
     any_suppressed = False
     for name, ranked in rows:
         result = ranked.result
@@ -240,9 +318,7 @@ def render_ranking(
         any_suppressed = any_suppressed or result.suppressed
         flag = "flag_suppressed" if result.suppressed else "flag_no_value"
         lines.append(f"– {name}: {_say(language, flag, n=_count(result.responses, language))}")
-    if any_suppressed:
-        lines.append(_say(language, "ranking_note", min=_count(min_responses, language)))
-    return "\n".join(lines)
+    return any_suppressed
 
 
 def render_index_line(name: str, result: IndexResult, days: int, language: Language) -> str | None:
@@ -277,15 +353,20 @@ def report_json(card: Scorecard) -> dict[str, object]:
     """The index in the JSON shape of the product spec (§6), values rounded to 2 decimals.
 
     Every element and criterion of the questionnaire is listed, so consumers always see the
-    same keys, each as ``{"value", "n", "ci95"}``. A figure without a valid answer has
+    same keys, each as ``{"value", "n", "ci95"}``. A group's card (`Scorecard.group`) adds
+    ``"group": "<id>"`` next to ``"agency": null``. A figure without a valid answer has
     ``value`` and ``ci95`` null and ``n`` 0. A suppressed result has ``sipas``, ``ci95`` and
     every ``value``, ``n`` and ``ci95`` null: suppression means no figure is computed or shown,
     and ``responses`` still tells how many there were.
     """
     result = card.result
     sipas = None if result.suppressed else result.sipas
+    # A group's report adds "group" after "agency" (null) and keeps every other key as it is.
+    named: dict[str, object] = {"agency": card.agency}
+    if card.group is not None:
+        named["group"] = card.group
     return {
-        "agency": card.agency,
+        **named,
         "from": card.period.start.isoformat(),
         "to": card.period.end.isoformat(),
         "questionnaire": card.questionnaire.id,

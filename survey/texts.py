@@ -119,6 +119,7 @@ _VI: dict[str, str] = {
     ),
     "admin_only": "Chỉ quản trị viên mới tạo được mã mời.",
     "not_in_scope": "Cơ quan «{code}» không thuộc phạm vi được giao cho Ông/Bà.",
+    "group_not_in_scope": "Nhóm «{group}» không có cơ quan nào thuộc phạm vi của Ông/Bà.",
     "bad_period": (
         "«{word}» không phải mã cơ quan trong phạm vi của Ông/Bà, cũng không phải kỳ hợp lệ."
     ),
@@ -354,6 +355,7 @@ _EN: dict[str, str] = {
     ),
     "admin_only": "Only an administrator can create invite codes.",
     "not_in_scope": "The agency “{code}” is not in your scope.",
+    "group_not_in_scope": "The group “{group}” has no agency in your scope.",
     "bad_period": "“{word}” is neither an agency code in your scope nor a valid period.",
     "period_help": (
         "Valid periods: week, month, quarter, year, 2026-10, 2026-Q3, 2026, "

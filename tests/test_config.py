@@ -65,7 +65,7 @@ def _write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
 def test_the_example_config_is_valid() -> None:
     settings = load_settings(EXAMPLE, environ={})
     assert settings.survey.questionnaire == "sipas-2023"
-    assert [a.code for a in settings.agencies] == ["ubnd_xa_a", "so_tu_phap", "ubnd_huyen_b"]
+    assert [a.code for a in settings.agencies] == ["ubnd_xa_a", "so_tu_phap", "ubnd_phuong_b"]
     assert settings.storage.path == ROOT / "data" / "sipas.sqlite"
     assert settings.telegram.token is None
 

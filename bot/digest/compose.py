@@ -32,7 +32,7 @@ from survey.digest import (
 from survey.index import Ranked
 from survey.models import LANGUAGES, Language
 from survey.period import Period, last_full_week, weeks_back
-from survey.scorecard import Scorecard
+from survey.scorecard import GroupRanking, Scorecard
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ async def build_digest(services: Services, official: Official, period: Period) -
     scores = services.scores
     ranking: tuple[tuple[str, Ranked], ...] = ()
     not_pooled: tuple[str, ...] = ()
+    groups: tuple[GroupRanking, ...] = ()
     if len(scope) == 1:
         card = await scores.scorecard(scope[0], period, scope)
     else:
@@ -87,6 +88,8 @@ async def build_digest(services: Services, official: Official, period: Period) -
         ranking = tuple(await scores.ranking(period, scope))
         agencies = [scores.agency(code) for code in scope]
         not_pooled = tuple(a.name for a in agencies if a.questionnaire != card.questionnaire.id)
+        if scores.agencies.groups:
+            groups = tuple(await scores.group_rankings(period, scope))
     return Digest(
         card=card,
         trend=await _trend(services, card, scope),
@@ -95,6 +98,7 @@ async def build_digest(services: Services, official: Official, period: Period) -
         sees_all=official.sees_all,
         alert_below=alert_below(services.settings),
         not_pooled=not_pooled,
+        groups=groups,
     )
 
 

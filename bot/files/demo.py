@@ -18,27 +18,52 @@ from handlers.telegram.links import deep_link
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
 from survey.period import Period, last_full_week
-from survey.scorecard import render_ranking, report_json
+from survey.scorecard import render_group_rankings, report_json
 from survey.synthetic import Profile, generate
 
 DEMO_CHANNEL = "demo"
 BOT_USERNAME = "sipas_demo_bot"
 BATCH = 5000
 WEEKS = 12
-# code, name, questionnaire, level (1–5 mood), trend per week, responses per week
+# Cao Bằng, a province not merged in 2025, as organised since 1 July 2025: provincial
+# departments and the provincial service centre, and communes and wards (no districts, no
+# townships). The departments, the centre and the three wards exist; the communes are made up.
+GROUPS = (
+    ("so_nganh", "Sở, ban, ngành và Trung tâm Phục vụ hành chính công tỉnh"),
+    ("xa_phuong", "Xã, phường"),
+)
+# code, name, questionnaire, level (1–5 mood), trend per week, responses per week, group
 AGENCIES = (
-    ("so_tu_phap", "Sở Tư pháp", "sipas-2023", 4.35, 0.01, 45),
-    ("so_khdt", "Sở Kế hoạch và Đầu tư", "sipas-2023", 4.2, 0.02, 35),
-    ("so_tnmt", "Sở Tài nguyên và Môi trường", "sipas-2023", 3.75, 0.03, 40),
-    ("so_xay_dung", "Sở Xây dựng", "sipas-2023", 3.95, -0.025, 25),
-    ("ubnd_tp_cao_bang", "UBND thành phố Cao Bằng", "sipas-2023", 4.25, 0.0, 60),
-    ("ubnd_huyen_hoa_an", "UBND huyện Hòa An", "sipas-2023", 4.0, 0.015, 30),
-    ("ubnd_huyen_trung_khanh", "UBND huyện Trùng Khánh", "sipas-2023", 3.85, -0.03, 20),
-    ("ubnd_phuong_hop_giang", "UBND phường Hợp Giang", "sipas-2023", 4.5, 0.0, 30),
-    ("ubnd_xa_hung_dao", "UBND xã Hưng Đạo", "counter-5", 4.0, 0.04, 25),
-    ("ubnd_xa_be_trieu", "UBND xã Bế Triều", "sipas-2023", 4.2, 0.0, 1.5),
-    ("ubnd_xa_duc_long", "UBND xã Đức Long", "sipas-2023", 3.6, 0.0, 1.2),
-    ("ubnd_tt_nuoc_hai", "UBND thị trấn Nước Hai", "sipas-2023", 4.0, 0.01, 3),
+    ("so_tu_phap", "Sở Tư pháp", "sipas-2023", 4.35, 0.01, 45, "so_nganh"),
+    ("so_tai_chinh", "Sở Tài chính", "sipas-2023", 4.2, 0.02, 35, "so_nganh"),
+    ("so_nn_mt", "Sở Nông nghiệp và Môi trường", "sipas-2023", 3.75, 0.03, 40, "so_nganh"),
+    ("so_xay_dung", "Sở Xây dựng", "sipas-2023", 3.95, -0.025, 25, "so_nganh"),
+    ("so_noi_vu", "Sở Nội vụ", "sipas-2023", 4.1, 0.0, 15, "so_nganh"),
+    ("so_y_te", "Sở Y tế", "sipas-2023", 3.9, 0.01, 20, "so_nganh"),
+    (
+        "ttphcc_tinh",
+        "Trung tâm Phục vụ hành chính công tỉnh Cao Bằng",
+        "sipas-2023",
+        4.25,
+        0.0,
+        60,
+        "so_nganh",
+    ),
+    ("ubnd_phuong_thuc_phan", "UBND phường Thục Phán", "sipas-2023", 4.5, 0.0, 30, "xa_phuong"),
+    (
+        "ubnd_phuong_nung_tri_cao",
+        "UBND phường Nùng Trí Cao",
+        "sipas-2023",
+        4.0,
+        0.015,
+        30,
+        "xa_phuong",
+    ),
+    ("ubnd_phuong_tan_giang", "UBND phường Tân Giang", "sipas-2023", 3.85, -0.03, 20, "xa_phuong"),
+    ("ubnd_xa_minh_hoa", "UBND xã Minh Họa", "counter-5", 4.0, 0.04, 25, "xa_phuong"),
+    ("ubnd_xa_vi_du", "UBND xã Ví Dụ", "sipas-2023", 4.2, 0.0, 1.5, "xa_phuong"),
+    ("ubnd_xa_thu_nghiem", "UBND xã Thử Nghiệm", "sipas-2023", 3.6, 0.0, 1.2, "xa_phuong"),
+    ("ubnd_xa_gia_dinh", "UBND xã Giả Định", "sipas-2023", 4.0, 0.01, 3, "xa_phuong"),
 )
 
 
@@ -86,16 +111,19 @@ def _fresh(folder: Path) -> Path:
 
 
 def _write_config(out: Path, database: str) -> Path:
+    groups = "\n".join(f'[[groups]]\nid = "{id_}"\nname = "{name}"\n' for id_, name in GROUPS)
     blocks = "\n".join(
         f'[[agencies]]\ncode = "{code}"\nname = "{name}"\nquestionnaire = "{questionnaire}"\n'
-        for code, name, questionnaire, *_ in AGENCIES
+        f'group = "{group}"\n'
+        for code, name, questionnaire, *_, group in AGENCIES
     )
     config = out / "config.toml"
     config.write_text(
         "# Written by `python -m bot demo`: the demo database with its agencies.\n"
         f'[storage]\npath = "{database}"\n\n[survey]\nmin_responses = 10\n\n'
         '[privacy]\nsecret = "demo-secret-not-for-production"\n\n'
-        f'{blocks}\n[[officials]]\ntelegram_id = 100000001\nrole = "admin"\nagencies = ["*"]\n',
+        f"{groups}\n{blocks}\n"
+        '[[officials]]\ntelegram_id = 100000001\nrole = "admin"\nagencies = ["*"]\n',
         encoding="utf-8",
     )
     return config
@@ -110,7 +138,7 @@ async def _fill(
     scale = 1.0 if responses is None else responses / (weekly * WEEKS)
     profiles = [
         Profile(code, services.catalogue[questionnaire], level, trend, per_week * scale)
-        for code, _, questionnaire, level, trend, per_week in AGENCIES
+        for code, _, questionnaire, level, trend, per_week, _ in AGENCIES
     ]
     say(f"generating responses for {len(profiles)} agencies, {first_day} to {last_sunday} …")
     now = datetime.now(UTC)
@@ -138,9 +166,9 @@ async def _show(
     last_month_end = today.replace(day=1) - timedelta(days=1)
     month = Period(last_month_end.replace(day=1), last_month_end)
     language = services.settings.bot.default_language
-    ranking = await services.scores.ranking(month)
+    ranking = await services.scores.group_rankings(month)
     say("")
-    say(render_ranking(ranking, month, language, services.settings.survey.min_responses))
+    say(render_group_rankings(ranking, month, language, services.settings.survey.min_responses))
     say("")
     first = AGENCIES[0][0]
     card = await services.scores.scorecard(first, month)

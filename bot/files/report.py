@@ -1,4 +1,4 @@
-"""`python -m bot report`: one agency's (or all agencies') index for a period, as text or JSON."""
+"""`python -m bot report`: one agency's, one group's or all agencies' index, as text or JSON."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from datetime import date
 from bot.config import Settings
 from bot.files.paths import OutputPathError, check_output
 from bot.services import open_services
-from handlers.scores import UnknownAgency
+from handlers.scores import UnknownAgency, UnknownGroup
 from survey.period import MAX_DAYS, Period, parse_period
-from survey.scorecard import render_criteria, render_score, report_json
+from survey.scorecard import (
+    GroupRanking,
+    render_criteria,
+    render_group_rankings,
+    render_score,
+    report_json,
+)
 from survey.texts import say
 
 EXIT_OK = 0
@@ -48,26 +54,39 @@ async def report(
     end: date | None,
     as_json: bool,
     today: date,
+    group: str | None = None,
 ) -> tuple[int, str]:
     """The exit code and the text to print; ``today`` is the local date in the config's zone.
 
-    An unknown agency or an impossible period gives exit code 2 and a message saying why.
+    With ``group`` the group's agencies are pooled (its JSON adds ``"group"``). The text report
+    of a group or of all agencies ends with the ranking within each group, when there are
+    groups. An unknown agency or group, both given, or an impossible period gives exit code 2
+    and a message saying why.
     """
+    if agency is not None and group is not None:
+        return EXIT_USAGE, "error: give --agency or --group, not both"
     try:
         period = report_period(start, end, today)
     except ValueError as error:
         return EXIT_USAGE, f"error: {error}"
     services = await open_services(settings)
+    rankings: list[GroupRanking] = []
     try:
-        card = await services.scores.scorecard(agency, period)
-    except UnknownAgency as error:
+        card = await services.scores.scorecard(agency, period, group=group)
+        if agency is None and not as_json and services.scores.agencies.groups:
+            rankings = await services.scores.group_rankings(period, None, group)
+    except (UnknownAgency, UnknownGroup) as error:
         return EXIT_USAGE, f"error: {error}"
     finally:
         await services.close()
     if as_json:
         return EXIT_OK, json.dumps(report_json(card), ensure_ascii=False, indent=2)
     language = settings.bot.default_language
-    return EXIT_OK, f"{render_score(card, language)}\n\n{render_criteria(card, language)}"
+    parts = [render_score(card, language), render_criteria(card, language)]
+    if rankings:
+        minimum = settings.survey.min_responses
+        parts.append(render_group_rankings(rankings, period, language, minimum))
+    return EXIT_OK, "\n\n".join(parts)
 
 
 async def write_html_report(
@@ -79,6 +98,8 @@ async def write_html_report(
 
     if not args.html or args.out is None or args.json:
         return EXIT_USAGE, "error: write an HTML report with --html --out FILE (without --json)"
+    if args.group is not None:
+        return EXIT_USAGE, "error: --html reports one agency or all; --group is not supported"
     try:
         period = report_period(args.start, args.end, today)
         check_output(args.out, settings, force=args.force)
