@@ -20,6 +20,7 @@ from storage.claims import claim
 from storage.imports import store_paper_responses
 from storage.menus import MenuStore
 from storage.migrations import MIGRATIONS
+from storage.oa_tokens import OaTokenStore
 from storage.officials import Attempt
 from storage.responses import UpdateKey
 from survey.flow import AGREE, Moved, Pick, advance
@@ -74,6 +75,10 @@ async def _pilot(settings: Settings) -> None:
         await officials.record_parts("telegram", "42", "2026-11-16", 1)
         await officials.record_delivery("telegram", "42", "2026-11-09", NOW)
         await claim(services.database, "housekeeping", "2026-11-27T00", "pilot", NOW)
+        oa = OaTokenStore(services.database)
+        assert await oa.seed("first-refresh-token", NOW)
+        await oa.record_inbound("official-1", NOW)
+        assert await oa.record_undeliverable("oa-user-1", "2026-11-16", NOW)
         async with services.database.transaction() as connection:  # as a completion leaves it
             await connection.execute(
                 "INSERT INTO resubmit_locks (lock, agency, until) VALUES ('l1', 'b', ?)",
