@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from handlers.codes import hash_code, invite_code, visit_token
 from handlers.replies import pseudonym
 from handlers.scores import Scores, UnknownGroup
 from storage.officials import Attempt, OfficialStore
@@ -29,7 +27,6 @@ from survey.scorecard import (
     render_score,
 )
 from survey.texts import say
-from survey.visits import issue_visit_token
 
 log = logging.getLogger(__name__)
 
@@ -347,24 +344,3 @@ class OfficialDesk:
         if ALL in codes:
             return say(language, "all_agencies")
         return ", ".join(self._agencies[c].name for c in codes if c in self._agencies)
-
-
-def invite_code() -> str:
-    """A one-time code easy to read out: 8 characters without look-alikes, in two groups."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    raw = "".join(secrets.choice(alphabet) for _ in range(8))
-    return f"{raw[:4]}-{raw[4:]}"
-
-
-def hash_code(secret: str, code: str) -> str:
-    """Codes are stored and compared as HMAC-SHA256 keyed with the privacy secret (a copy of the
-    database alone cannot be searched for them), tolerant of case, spaces and a missing dash."""
-    normal = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hmac.new(secret.encode(), f"invite:{normal}".encode(), hashlib.sha256).hexdigest()
-
-
-def visit_token(secret: str, agency: str, now: datetime, lifetime: timedelta) -> str:
-    """A fresh signed single-use visit token for `agency`."""
-    nonce = "".join(secrets.choice("0123456789abcdefghijklmnopqrstuvwxyz") for _ in range(8))
-    expires_minute = int((now + lifetime).timestamp() // 60)
-    return issue_visit_token(secret, agency, expires_minute, nonce)

@@ -20,7 +20,7 @@ from bot.config import (
     StorageSection,
 )
 from bot.services import open_services
-from handlers.officials import visit_token
+from handlers.codes import visit_token
 from handlers.replies import Citizen, pseudonym
 from survey.texts import say
 from survey.visits import Visit, issue_visit_token, read_visit_token

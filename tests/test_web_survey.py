@@ -18,7 +18,7 @@ from bot.config import Settings, load_settings
 from bot.services import Services, open_services
 from bot.web.security import RateLimiter, form_token, form_token_ok
 from bot.web.server import build_application, make_context
-from handlers.officials import visit_token
+from handlers.codes import visit_token
 
 SECRET = "a-web-test-secret-of-some-length"
 START = datetime(2026, 10, 14, 3, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from bot.files.posters import (
     write_zalo_poster,
     zalo_message,
 )
-from handlers.officials import visit_token
+from handlers.codes import visit_token
 from handlers.telegram.links import deep_link
 
 MAX_VISIT_MINUTES = 366 * 24 * 60
