@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Nothing from the developer's environment (no SIPAS_* variable) reaches the command.
-BARE_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without any SIPAS_* variable of the developer's; the rest stays, so
+    that coverage measures the child too."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("SIPAS_")}
+    return {**kept, "PYTHONPATH": str(ROOT)}
 
 
 def run_cli(
@@ -31,5 +37,5 @@ def run_cli(
         text=True,
         timeout=120,
         check=False,
-        env=BARE_ENV,
+        env=clean_env(),
     )
