@@ -35,10 +35,6 @@ from tests.chaos_emulator import ChaosEmulator, FaultPlan
 from tests.e2e_support import BotProcess, write_config
 from tests.survey_takers import SurveyTaker, expected_extras, plan_answers
 
-# Kept importable from here for modules not yet moved to the new homes (test_storage_faults).
-from tests.telegram_fakes import TelegramRules as TelegramRules
-from tests.telegram_fakes import buttons_of as buttons_of
-
 SOAK = os.environ.get("SIPAS_SOAK") == "1"
 TOKEN = "8123456789:AAH-soak-token-do-not-log-XYZ"
 SECRET = "soak-pseudonym-secret-do-not-log"

@@ -48,8 +48,8 @@ from survey.paper import PaperResponse
 from survey.texts import say
 from tests.botapi_emulator import BotApiEmulator
 from tests.e2e_support import ROOT
-from tests.soak import CATALOGUE, TelegramRules, buttons_of, write_bot_config
-from tests.telegram_fakes import feed, press_update, text_update
+from tests.soak import CATALOGUE, write_bot_config
+from tests.telegram_fakes import TelegramRules, buttons_of, feed, press_update, text_update
 
 A, B = 6_200_000_001, 6_200_000_002
 ERROR = say("vi", "error")
