@@ -1,12 +1,9 @@
 """The officials' weekly digest: what it holds, its text per language, its chart's data.
 
-A digest covers one recipient's scope for one period (normally the last full week): the SIPAS
-with n and 95% interval, the change against the period before and whether it exceeds the
-uncertainty, the element indices, the weakest criteria, the new comments and the agencies
-below the alert threshold. A scope of several agencies is pooled and gets a ranking table
-instead of one digest per agency. Suppressed results show their n and never a figure.
-
-Pure: no I/O, no clock. The chart itself is drawn by `bot.digest.chart` from a `ChartSpec`.
+One recipient's scope for one period (normally the last full week): SIPAS with n and 95%
+interval, the change and whether it exceeds the uncertainty, the elements, the weakest
+criteria, new comments, agencies below the alert threshold; a pooled scope gets a ranking.
+Suppressed results show their n, never a figure. Pure; `bot.digest.chart` draws the chart.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from datetime import date
 from survey.index import Change, Estimate, IndexResult, rank
 from survey.models import Questionnaire
 from survey.period import Period
+from survey.report_json import report_json
 from survey.scorecard import (
     Scorecard,
     render_criteria,
     render_index_line,
     render_ranking,
     render_score,
-    report_json,
     shorten,
 )
 

@@ -23,7 +23,7 @@ from storage.database import Database
 from storage.migrations import migrate
 from storage.postgres import UnitOfWork, describe_url, is_postgres_url
 from survey.period import Period
-from survey.scorecard import report_json
+from survey.report_json import report_json
 
 CHUNK = 5000  # rows read and written at a time: memory stays flat for any size
 

@@ -18,7 +18,8 @@ from handlers.telegram.links import deep_link
 from storage.imports import store_paper_responses
 from survey.paper import PaperResponse
 from survey.period import Period, last_full_week
-from survey.scorecard import render_group_rankings, report_json
+from survey.report_json import report_json
+from survey.scorecard import render_group_rankings
 from survey.synthetic import Profile, generate
 
 DEMO_CHANNEL = "demo"

@@ -11,12 +11,12 @@ from bot.files.paths import OutputPathError, check_output
 from bot.services import open_services
 from handlers.scores import UnknownAgency, UnknownGroup
 from survey.period import MAX_DAYS, Period, parse_period
+from survey.report_json import report_json
 from survey.scorecard import (
     GroupRanking,
     render_criteria,
     render_group_rankings,
     render_score,
-    report_json,
 )
 from survey.texts import say
 

@@ -15,7 +15,8 @@ from survey.index import IndexResult, Ranked
 from survey.models import Language
 from survey.numbers import format_date
 from survey.period import Period
-from survey.scorecard import Scorecard, report_json
+from survey.report_json import report_json
+from survey.scorecard import Scorecard
 
 
 @dataclass(frozen=True)
