@@ -33,6 +33,14 @@ ENV_ZALO_OA_SECRET = "SIPAS_ZALO_OA_SECRET"
 EXAMPLE_SECRET = "change-this-secret-before-going-live"
 
 
+def _http_url(value: str) -> str:
+    """An http(s) URL with a host, without a trailing slash (paths are appended to it)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("must be an http(s):// URL with a host")
+    return value.rstrip("/")
+
+
 class KeyedError(ValueError):
     """A cross-field error that knows which key it is about."""
 
@@ -158,12 +166,7 @@ class ZaloSection(Section):
     @field_validator("base_url", "public_media_url", "webhook_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("must be an http(s):// URL with a host")
-        return value.rstrip("/")
+        return None if value is None else _http_url(value)
 
     @model_validator(mode="after")
     def _webhook_settings(self) -> ZaloSection:
@@ -200,12 +203,7 @@ class WebSection(Section):
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("must be an http(s):// URL with a host")
-        return value.rstrip("/")
+        return None if value is None else _http_url(value)
 
     @property
     def enabled(self) -> bool:
@@ -234,10 +232,7 @@ class ZaloOaSection(Section):
     @field_validator("base_url", "oauth_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("must be an http(s):// URL with a host")
-        return value.rstrip("/")
+        return _http_url(value)
 
     @property
     def enabled(self) -> bool:

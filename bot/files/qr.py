@@ -20,6 +20,22 @@ from bot.files.posters import (
 from handlers.codes import visit_token
 from handlers.telegram.links import deep_link
 
+_CHAT_POSTERS = (
+    (
+        "zalo-oa",
+        "oa_url",
+        "--oa-url URL, the https:// link to the Official Account's chat "
+        "(e.g. https://zalo.me/<OA id>)",
+    ),
+    (
+        "zalo",
+        "zalo_url",
+        "--zalo-url URL, the https:// link to the bot's chat (from Zalo Bot Creator): Zalo links "
+        "carry no start code, so the QR can only open the chat",
+    ),
+)
+"""Chat posters: channel, the flag holding the chat's link, what the error asks for."""
+
 MAX_VISIT_MINUTES = 366 * 24 * 60
 """A printed visit link valid longer than a year is a typing mistake, not a plan."""
 
@@ -58,42 +74,24 @@ async def qr_command(settings: Settings, args: argparse.Namespace) -> int:
 async def _write_qr(
     settings: Settings, args: argparse.Namespace, agency_name: str, payload: str, out: Path
 ) -> int:
-    if args.channel == "zalo-oa":
-        # An OA link takes no start payload either: the poster prints the code to send.
-        if not (args.oa_url or "").startswith(("https://", "http://")):
+    for channel, chat_url, needs in _CHAT_POSTERS:
+        url = getattr(args, chat_url)
+        if args.channel == channel:
+            # No start payload on Zalo: the QR opens the chat, the poster says what to send.
+            if not (url or "").startswith(("https://", "http://")):
+                print(f"error: --channel {channel} needs {needs}", file=sys.stderr)
+                return 2
+            message = zalo_message(payload)
+            out = write_zalo_poster(agency_name, url, message, out)
+            print(f"wrote {out} ({url}; the citizen sends: {message})")
+            return 0
+        if url is not None:  # else another channel's poster would be made without a word
+            flag = "--" + chat_url.replace("_", "-")
             print(
-                "error: --channel zalo-oa needs --oa-url URL, the https:// link to the Official "
-                "Account's chat (e.g. https://zalo.me/<OA id>)",
+                f"error: {flag} is for a {channel} poster; add --channel {channel}",
                 file=sys.stderr,
             )
             return 2
-        message = zalo_message(payload)
-        out = write_zalo_poster(agency_name, args.oa_url, message, out)
-        print(f"wrote {out} ({args.oa_url}; the citizen sends: {message})")
-        return 0
-    if args.oa_url is not None:
-        print(
-            "error: --oa-url is for an Official Account poster; add --channel zalo-oa",
-            file=sys.stderr,
-        )
-        return 2
-    if args.channel == "zalo":
-        # Zalo has no start payload: the QR opens the chat, the poster says what to send.
-        if not (args.zalo_url or "").startswith(("https://", "http://")):
-            print(
-                "error: --channel zalo needs --zalo-url URL, the https:// link to the bot's chat "
-                "(from Zalo Bot Creator): Zalo links carry no start code, "
-                "so the QR can only open the chat",
-                file=sys.stderr,
-            )
-            return 2
-        message = zalo_message(payload)
-        out = write_zalo_poster(agency_name, args.zalo_url, message, out)
-        print(f"wrote {out} ({args.zalo_url}; the citizen sends: {message})")
-        return 0
-    if args.zalo_url is not None:  # else a Telegram poster would be made without a word
-        print("error: --zalo-url is for a Zalo poster; add --channel zalo", file=sys.stderr)
-        return 2
     if args.channel == "web":
         if settings.web.public_url is None:
             print("error: --channel web needs [web] public_url in the config", file=sys.stderr)
